@@ -1,0 +1,59 @@
+package httpcache
+
+import (
+	"net/http"
+	"strings"
+)
+
+// hopByHop are the fields RFC 9110 7.6.1 says a proxy must not forward, in canonical form
+// ("Proxy-Connection" and "Keep-Alive" are pre-standard but still sent).
+var hopByHop = [...]string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// RemoveHopByHop deletes, in place, Connection and every field it names, then the fixed
+// hop-by-hop fields (RFC 9110 7.6.1).
+func RemoveHopByHop(h http.Header) {
+	for _, line := range h["Connection"] {
+		for line != "" {
+			var f string
+			f, line, _ = strings.Cut(line, ",")
+			if f = trimOWS(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, f := range hopByHop {
+		delete(h, f)
+	}
+}
+
+// notUpdatedBy304 are the fields a 304 must not overwrite: they describe the stored body's bytes,
+// which the 304 did not send (RFC 9111 3.2, 4.3.4).
+var notUpdatedBy304 = map[string]bool{
+	"Content-Length":    true,
+	"Content-Encoding":  true,
+	"Content-Range":     true,
+	"Transfer-Encoding": true,
+}
+
+// MergeNotModified freshens a stored response's header from a 304 (RFC 9111 3.2, 4.3.4): every
+// field of the 304 replaces the stored one, except Content-Length, Content-Encoding,
+// Content-Range, Transfer-Encoding and the 304's hop-by-hop fields. It returns a new header and
+// modifies neither argument.
+func MergeNotModified(stored, notModified http.Header) http.Header {
+	out := stored.Clone()
+	if out == nil {
+		out = http.Header{}
+	}
+	update := notModified.Clone()
+	RemoveHopByHop(update)
+	for k, vs := range update {
+		if notUpdatedBy304[http.CanonicalHeaderKey(k)] {
+			continue
+		}
+		out[k] = vs
+	}
+	return out
+}
