@@ -1,0 +1,176 @@
+package config
+
+import "time"
+
+// Config is the whole configuration of one edge process. Field comments give the default that
+// Load and Parse apply when the key is absent.
+type Config struct {
+	File      string   `yaml:"-"`          // the path it was loaded from
+	NodeName  string   `yaml:"node_name"`  // used in Via and Cache-Status; default "pixcdn"
+	Listen    string   `yaml:"listen"`     // plain HTTP; default ":8080"; "off" disables
+	TLSListen string   `yaml:"tls_listen"` // HTTPS (HTTP/1.1 + HTTP/2); default "" (off); required when any domain has tls
+	Admin     Admin    `yaml:"admin"`
+	Server    Server   `yaml:"server"`
+	Cache     Cache    `yaml:"cache"`
+	Log       Log      `yaml:"log"`
+	Domains   []Domain `yaml:"domains"` // at least one
+
+	// lines maps a field path ("domains[1].origin.servers[0].url") to the line it was written
+	// on, so errors found after decoding can still point into the file.
+	lines map[string]int
+	// index is built by Parse for Domain; nil on a Config built in Go code.
+	index *domainIndex
+}
+
+// ListenOff is the value of Listen that disables the plain HTTP listener.
+const ListenOff = "off"
+
+// Admin is the admin listener (purge, metrics, health; served by a later change).
+type Admin struct {
+	Listen string `yaml:"listen"` // default "" = off; must be loopback unless Token is set
+	Token  string `yaml:"token"`  // bearer token; "${NAME}" is read from the environment
+}
+
+// Log configures the process logger (log/slog).
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error; default info
+	Format string `yaml:"format"` // text|json; default text
+}
+
+// Server holds the limits of the client-facing HTTP servers.
+type Server struct {
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"` // 10s
+	ReadTimeout       Duration `yaml:"read_timeout"`        // 60s (whole request incl. body); 0 = none
+	WriteTimeout      Duration `yaml:"write_timeout"`       // 0 = none (large downloads); slow readers are cut by SendTimeout
+	SendTimeout       Duration `yaml:"send_timeout"`        // 60s: max time one write to the client may block; 0 = none
+	IdleTimeout       Duration `yaml:"idle_timeout"`        // 120s; 0 = ReadTimeout (net/http semantics)
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`    // 30s: how long a graceful stop waits for requests in flight
+	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`    // 64KiB
+	MaxURLBytes       Size     `yaml:"max_url_bytes"`       // 8KiB → 414
+	MaxBodyBytes      Size     `yaml:"max_body_bytes"`      // 10MiB for passed-through request bodies → 413
+}
+
+// Cache sizes the storage shared by all domains.
+type Cache struct {
+	Dir             string `yaml:"dir"`               // "" = memory only
+	MemorySize      Size   `yaml:"memory_size"`       // 256MiB
+	MemoryObjectMax Size   `yaml:"memory_object_max"` // 1MiB; larger bodies stream to the client while stored on disk
+	DiskSize        Size   `yaml:"disk_size"`         // 10GiB (only with dir)
+	SegmentSize     Size   `yaml:"segment_size"`      // 64MiB
+	MaxObjectSize   Size   `yaml:"max_object_size"`   // 1GiB: larger responses are passed through, not stored
+}
+
+// Domain is one site served by the edge, selected by the request's Host.
+type Domain struct {
+	Name    string      `yaml:"name"` // host name, lowercase; "*.example.com" matches one label; unique across all names and aliases
+	Aliases []string    `yaml:"aliases"`
+	TLS     *TLS        `yaml:"tls"` // nil = no certificate for this domain
+	Origin  Origin      `yaml:"origin"`
+	Cache   DomainCache `yaml:"cache"`
+}
+
+// TLS names PEM files; both must exist and load as a key pair at validation.
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Origin types.
+const (
+	OriginHTTP = "http"
+	OriginS3   = "s3"
+	OriginFS   = "fs"
+)
+
+// Origin is where a domain's content comes from. Type is filled in by Parse when the document
+// leaves it out, so the edge can switch on it.
+type Origin struct {
+	Type string `yaml:"type"` // http | s3 | fs; may be omitted when exactly one of servers / s3 / root is set
+
+	// http
+	Servers          []OriginServer `yaml:"servers"`
+	Host             string         `yaml:"host"`              // Host header sent to every server unless the server overrides it; "" = the client's
+	ConnectTimeout   Duration       `yaml:"connect_timeout"`   // 5s
+	ResponseTimeout  Duration       `yaml:"response_timeout"`  // 30s: until the response headers
+	FailThreshold    int            `yaml:"fail_threshold"`    // 3 consecutive failures mark a server down
+	FailCooldown     Duration       `yaml:"fail_cooldown"`     // 10s before a down server is tried again
+	FailoverStatuses []int          `yaml:"failover_statuses"` // none: statuses that count as failure and move on to the next server
+	MaxConcurrent    int            `yaml:"max_concurrent"`    // 256: per-origin limit on requests in flight
+	MaxWait          Duration       `yaml:"max_wait"`          // 10s: how long a request waits for a slot → 503
+
+	// s3
+	S3 *S3 `yaml:"s3"`
+
+	// fs
+	Root         string `yaml:"root"`
+	IndexFile    string `yaml:"index_file"`    // index.html
+	CacheControl string `yaml:"cache_control"` // fs only: Cache-Control added to files
+}
+
+// OriginServer is one HTTP(S) origin server. Lower Priority is tried first; servers of equal
+// priority share load by Weight.
+type OriginServer struct {
+	URL                string `yaml:"url"`
+	Priority           int    `yaml:"priority"` // 0 = primary; higher numbers are backups
+	Weight             int    `yaml:"weight"`   // 1
+	Host               string `yaml:"host"`     // Host header override for this server
+	SNI                string `yaml:"sni"`      // TLS server name override
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// S3 is an S3-compatible bucket (AWS S3, Alibaba OSS, MinIO...). Without keys requests are
+// unsigned (public bucket); with keys they are signed with SigV4.
+type S3 struct {
+	Endpoint     string `yaml:"endpoint"`      // http(s)://host[:port]
+	Bucket       string `yaml:"bucket"`        // required
+	Region       string `yaml:"region"`        // us-east-1
+	AccessKey    string `yaml:"access_key"`    // "${NAME}" is read from the environment
+	SecretKey    string `yaml:"secret_key"`    // "${NAME}" is read from the environment
+	SessionToken string `yaml:"session_token"` // "${NAME}" is read from the environment
+	Prefix       string `yaml:"prefix"`        // key prefix prepended to the request path, no leading "/"
+	PathStyle    bool   `yaml:"path_style"`    // endpoint/bucket/key instead of bucket.endpoint/key
+}
+
+// DomainCache is a domain's caching policy on top of what the origin says.
+type DomainCache struct {
+	HeuristicPercent  int              `yaml:"heuristic_percent"`    // 10 (0-100) of the Last-Modified age
+	HeuristicMin      Duration         `yaml:"heuristic_min"`        // 10s
+	HeuristicMax      Duration         `yaml:"heuristic_max"`        // 1h
+	StaleIfOriginDown Duration         `yaml:"stale_if_origin_down"` // 24h: serve stale content this long past expiry while the origin fails; 0 disables
+	Rules             []CacheRule      `yaml:"rules"`
+	StatusTTL         map[int]Duration `yaml:"status_ttl"` // e.g. 404: 10s — overrides the origin's freshness for that status; 0 = do not store
+	Query             QueryKey         `yaml:"query"`
+}
+
+// CacheRule overrides the origin's freshness for matching requests: the matching rule with the
+// highest priority wins (ties: the earlier rule). A rule matches when the path has Prefix (if set)
+// AND its extension is in Extensions (if set); at least one of the two must be set. TTL 0 with
+// Bypass false is invalid; Bypass true means never cache.
+type CacheRule struct {
+	Prefix     string   `yaml:"prefix"`
+	Extensions []string `yaml:"extensions"` // ".css" or "css", normalised to ".css" lowercase
+	TTL        Duration `yaml:"ttl"`
+	Priority   int      `yaml:"priority"`
+	Bypass     bool     `yaml:"bypass"`
+}
+
+// Query key modes.
+const (
+	QueryKeepAll = "keep_all"
+	QueryDropAll = "drop_all"
+	QueryKeep    = "keep"
+	QueryDrop    = "drop"
+)
+
+// QueryKey says which query parameters are part of the cache key.
+type QueryKey struct {
+	Mode   string   `yaml:"mode"`   // keep_all (default) | drop_all | keep | drop
+	Params []string `yaml:"params"` // required for keep and drop
+	Sort   *bool    `yaml:"sort"`   // default true: parameter order does not matter for the key
+}
+
+// Sorted reports whether parameters are sorted before keying; nil means the default, true.
+func (q QueryKey) Sorted() bool { return q.Sort == nil || *q.Sort }
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

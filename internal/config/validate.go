@@ -1,0 +1,224 @@
+package config
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// validate reports every problem of c into p. It never stops at the first one: an operator
+// should see the whole list before the next attempt.
+func (c *Config) validate(p *problems) {
+	if !isToken(c.NodeName) {
+		p.add("node_name", fmt.Sprintf("%q must be 1-64 letters, digits, '.', '-' or '_' (it is sent in Via and Cache-Status)", c.NodeName))
+	}
+	c.validateListeners(p)
+	c.validateLog(p)
+	c.Server.validate(p)
+	c.Cache.validate(p)
+	c.validateDomains(p)
+}
+
+func (c *Config) validateListeners(p *problems) {
+	if c.Listen != ListenOff {
+		checkAddr(p, "listen", c.Listen)
+	}
+	if c.TLSListen != "" {
+		checkAddr(p, "tls_listen", c.TLSListen)
+	}
+	if c.Listen == ListenOff && c.TLSListen == "" {
+		p.add("listen", `is "off" and tls_listen is empty: the edge would not listen anywhere`)
+	}
+	if c.Admin.Listen != "" && checkAddr(p, "admin.listen", c.Admin.Listen) {
+		if host, _, _ := net.SplitHostPort(c.Admin.Listen); !isLoopback(host) && c.Admin.Token == "" {
+			p.add("admin.listen", fmt.Sprintf("%q is not a loopback address: set admin.token, or listen on 127.0.0.1", c.Admin.Listen))
+		}
+	}
+	seen := map[string]string{}
+	for _, l := range []struct{ field, addr string }{{"listen", c.Listen}, {"tls_listen", c.TLSListen}, {"admin.listen", c.Admin.Listen}} {
+		if l.addr == "" || l.addr == ListenOff || strings.HasSuffix(l.addr, ":0") {
+			continue
+		}
+		if other, dup := seen[l.addr]; dup {
+			p.add(l.field, fmt.Sprintf("%q is also %s", l.addr, other))
+		}
+		seen[l.addr] = l.field
+	}
+}
+
+// checkAddr validates a listen address "host:port" (host may be empty for all interfaces).
+func checkAddr(p *problems, field, addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.add(field, fmt.Sprintf("%q is not a listen address host:port (e.g. \":8080\" or \"127.0.0.1:9090\")", addr))
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.add(field, fmt.Sprintf("%q: port must be a number from 0 to 65535", addr))
+		return false
+	}
+	if host != "" && net.ParseIP(host) == nil && !validHostname(host) {
+		p.add(field, fmt.Sprintf("%q: %q is neither an IP address nor a host name", addr, host))
+		return false
+	}
+	return true
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c *Config) validateLog(p *problems) {
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		p.add("log.level", fmt.Sprintf("%q must be debug, info, warn or error", c.Log.Level))
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		p.add("log.format", fmt.Sprintf("%q must be text or json", c.Log.Format))
+	}
+}
+
+func (s *Server) validate(p *problems) {
+	nonNegative(p, "server.read_timeout", s.ReadTimeout)
+	nonNegative(p, "server.write_timeout", s.WriteTimeout)
+	nonNegative(p, "server.send_timeout", s.SendTimeout)
+	nonNegative(p, "server.idle_timeout", s.IdleTimeout)
+	if s.ReadHeaderTimeout <= 0 {
+		p.add("server.read_header_timeout", "must be positive: without it a client can hold a connection open by sending headers slowly")
+	}
+	if s.ShutdownTimeout <= 0 {
+		p.add("server.shutdown_timeout", "must be positive")
+	}
+	positive(p, "server.max_header_bytes", s.MaxHeaderBytes)
+	positive(p, "server.max_body_bytes", s.MaxBodyBytes)
+	if positive(p, "server.max_url_bytes", s.MaxURLBytes) && s.MaxHeaderBytes > 0 && s.MaxURLBytes > s.MaxHeaderBytes {
+		p.add("server.max_url_bytes", fmt.Sprintf("%v is larger than server.max_header_bytes %v, which also bounds the request line", s.MaxURLBytes, s.MaxHeaderBytes))
+	}
+}
+
+func (c *Cache) validate(p *problems) {
+	if positive(p, "cache.memory_size", c.MemorySize) && positive(p, "cache.memory_object_max", c.MemoryObjectMax) &&
+		c.MemoryObjectMax > c.MemorySize {
+		p.add("cache.memory_object_max", fmt.Sprintf("%v is larger than cache.memory_size %v", c.MemoryObjectMax, c.MemorySize))
+	}
+	positive(p, "cache.max_object_size", c.MaxObjectSize)
+	if c.Dir == "" {
+		return
+	}
+	if fi, err := os.Stat(c.Dir); err == nil && !fi.IsDir() {
+		p.add("cache.dir", fmt.Sprintf("%q exists and is not a directory", c.Dir))
+	}
+	if positive(p, "cache.disk_size", c.DiskSize) && positive(p, "cache.segment_size", c.SegmentSize) &&
+		c.SegmentSize > c.DiskSize {
+		p.add("cache.segment_size", fmt.Sprintf("%v is larger than cache.disk_size %v", c.SegmentSize, c.DiskSize))
+	}
+}
+
+func nonNegative(p *problems, field string, d Duration) bool {
+	if d < 0 {
+		p.add(field, fmt.Sprintf("%v must not be negative", d))
+		return false
+	}
+	return true
+}
+
+func positive(p *problems, field string, s Size) bool {
+	if s <= 0 {
+		p.add(field, fmt.Sprintf("%d must be positive", int64(s)))
+		return false
+	}
+	return true
+}
+
+// isToken accepts the characters safe in an HTTP token and a Cache-Status cache name.
+func isToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validHostname checks RFC 1123 syntax, lowercase (names are compared after lowercasing).
+func validHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			ch := label[i]
+			if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkDomainName accepts a host name or "*.name" with at least two labels after the star.
+func checkDomainName(p *problems, field, name string) bool {
+	h, wild := strings.CutPrefix(name, "*.")
+	switch {
+	case name == "":
+		p.add(field, "is required")
+	case !validHostname(h):
+		p.add(field, fmt.Sprintf("%q is not a valid host name (letters, digits and '-' in dot-separated labels; no port, no scheme)", name))
+	case wild && !strings.Contains(h, "."):
+		p.add(field, fmt.Sprintf("%q: a wildcard needs at least two labels after \"*.\"", name))
+	default:
+		return true
+	}
+	return false
+}
+
+func loadTLS(p *problems, field string, t *TLS) {
+	if t.Cert == "" {
+		p.add(field+".cert", "is required")
+	}
+	if t.Key == "" {
+		p.add(field+".key", "is required")
+	}
+	if t.Cert == "" || t.Key == "" {
+		return
+	}
+	if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {
+		p.add(field+".cert", fmt.Sprintf("cannot load key pair: %v", err))
+	}
+}
+
+// checkURL validates an origin URL: http or https, a host, no query or fragment.
+func checkURL(p *problems, field, raw string) bool {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		p.add(field, "is required")
+	case err != nil:
+		p.add(field, fmt.Sprintf("%q is not a URL: %v", raw, err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		p.add(field, fmt.Sprintf("%q: scheme must be http or https", raw))
+	case u.Host == "" || u.Hostname() == "":
+		p.add(field, fmt.Sprintf("%q: host is missing", raw))
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		p.add(field, fmt.Sprintf("%q: must not have a query or fragment", raw))
+	case u.User != nil:
+		p.add(field, fmt.Sprintf("%q: credentials in the URL are not supported", u.Redacted()))
+	default:
+		return true
+	}
+	return false
+}
