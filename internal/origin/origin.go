@@ -1,6 +1,3 @@
-// Package origin owns the connection from an edge to the place content comes from: a local
-// directory, one or more HTTP(S) servers, or an S3-compatible bucket. All three answer the same
-// interface, so the edge never knows which kind it talks to.
 package origin
 
 import (
