@@ -44,9 +44,9 @@
 //
 // # Hint (seg-N.hint)
 //
-//	 0 4 magic "PXH1"; 4 1 version; 8 4 segment sequence; 12 8 segment size the hint
-//	 describes; 20 4 record count; 24 8 written-at (unix ns); then per record 17 bytes:
-//	 xxhash64(key) 8, offset 4, record length 4, flags 1; then a CRC-32C of all before.
+//	0 4 magic "PXH1"; 4 1 version; 8 4 segment sequence; 12 8 segment size the hint
+//	describes; 20 4 record count; 24 8 written-at (unix ns); then per record 17 bytes:
+//	xxhash64(key) 8, offset 4, record length 4, flags 1; then a CRC-32C of all before.
 //
 // A hint whose CRC, sequence or size does not match its segment is ignored and the segment
 // is scanned instead (then a new hint is written).
