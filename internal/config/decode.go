@@ -29,6 +29,9 @@ type defaulter interface{ setDefaults() }
 type decoder struct {
 	problems
 	nodes int
+	// inside holds the anchored nodes being decoded, so an alias to one of its own ancestors
+	// ("a: &x {<<: *x}", which yaml's parser allows) is an error instead of endless recursion.
+	inside map[*yaml.Node]bool
 }
 
 // readDocument parses data into its single document's root node; nil for an empty document.
@@ -81,9 +84,11 @@ func (d *decoder) addAt(line int, field, msg string) {
 
 // value decodes n into v, which must be addressable.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	n, ok := d.enter(n, path)
+	if !ok {
+		return
 	}
+	defer d.leave(n)
 	if !d.spend(n, path) {
 		return
 	}
@@ -109,6 +114,29 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		d.scalar(n, v, path)
 	}
 }
+
+// enter resolves aliases and marks the anchored node n as being decoded; false when n is already
+// being decoded further up (a cycle), which it reports.
+func (d *decoder) enter(n *yaml.Node, path string) (*yaml.Node, bool) {
+	alias := n
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Anchor == "" {
+		return n, true
+	}
+	if d.inside[n] {
+		d.addAt(alias.Line, path, fmt.Sprintf("alias *%s refers to a node that contains it", n.Anchor))
+		return n, false
+	}
+	if d.inside == nil {
+		d.inside = map[*yaml.Node]bool{}
+	}
+	d.inside[n] = true
+	return n, true
+}
+
+func (d *decoder) leave(n *yaml.Node) { delete(d.inside, n) }
 
 // spend counts one node against maxNodes and reports false, with one error, once it is exceeded.
 func (d *decoder) spend(n *yaml.Node, path string) bool {
@@ -163,9 +191,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 
 // merge applies the value of a "<<" key: a mapping or a list of mappings, usually aliases.
 func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	n, ok := d.enter(n, path)
+	if !ok {
+		return
 	}
+	defer d.leave(n)
 	if n.Kind == yaml.SequenceNode {
 		for _, item := range n.Content {
 			d.merge(item, v, path)

@@ -86,8 +86,9 @@ func canonicalHost(host string) string {
 	return strings.ToLower(host)
 }
 
-// Rule returns the cache rule that applies to a URL path, or nil when none matches: among the
-// rules whose Prefix and Extensions both match, the highest Priority, then the earliest.
+// Rule returns the cache rule that applies to a URL path (without its query), or nil when none
+// matches: among the rules whose Prefix and Extensions both match, the highest Priority, then
+// the earliest.
 func (d *Domain) Rule(urlPath string) *CacheRule {
 	ext := extOf(urlPath)
 	var best *CacheRule

@@ -563,3 +563,16 @@ func TestAliasBomb(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+func TestAliasCycle(t *testing.T) {
+	for _, doc := range []string{
+		"domains:\n  - &d\n    name: example.com\n    origin: {root: testdata/site}\n    <<: *d\n",
+		"domains:\n  - name: example.com\n    origin: &o\n      root: testdata/site\n      <<: [*o]\n",
+		"domains: &l\n  - name: example.com\n    aliases: *l\n    origin: {root: testdata/site}\n",
+	} {
+		_, err := parse([]byte(doc), "test.yaml", noEnv)
+		if err == nil {
+			t.Errorf("no error for\n%s", doc)
+		}
+	}
+}
