@@ -211,3 +211,13 @@ func TestInitialAge(t *testing.T) {
 		t.Errorf("negative delay: InitialAge = %v, want 0", got)
 	}
 }
+
+func BenchmarkEvaluate(b *testing.B) {
+	req := hdr("Accept", "image/webp")
+	resp := hdr("Date", httpDate(t0), "Cache-Control", "public, max-age=3600, stale-while-revalidate=60",
+		"Last-Modified", httpDate(t0.Add(-time.Hour)), "Vary", "Accept", "Content-Type", "image/webp")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Evaluate(http.MethodGet, req, 200, resp, t0, Heuristic{})
+	}
+}
