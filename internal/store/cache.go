@@ -48,7 +48,10 @@ type Cache struct {
 	active  *segment
 	nextSeq uint32
 	recBuf  []byte
-	tmpID   atomic.Uint64
+	// pendTomb holds keys dropped at runtime because a write failed, whose older record is
+	// still on disk: their tombstones go out with the next successful append (or Close).
+	pendTomb map[string]struct{}
+	tmpID    atomic.Uint64
 	// writeAt is the only place segment bytes are written, so tests can inject ENOSPC.
 	writeAt func(f *os.File, b []byte, off int64) (int, error)
 
@@ -83,7 +86,8 @@ func Open(cfg Config) (*Cache, error) {
 		return nil, err
 	}
 	c := &Cache{cfg: cfg, log: cfg.Logger, dir: cfg.Dir, writeAt: (*os.File).WriteAt,
-		index: make(map[uint64]diskEntry), segs: make(map[uint32]*segment), nextSeq: 1}
+		index: make(map[uint64]diskEntry), segs: make(map[uint32]*segment), nextSeq: 1,
+		pendTomb: make(map[string]struct{})}
 	if cfg.MemoryBytes > 0 {
 		mem, err := otter.New(&otter.Options[string, *memEntry]{
 			MaximumWeight: uint64(cfg.MemoryBytes),
@@ -127,6 +131,7 @@ func (c *Cache) Close() error {
 	var err error
 	if c.dir != "" {
 		c.amu.Lock()
+		c.flushTombstones()
 		err = c.sealActive()
 		c.amu.Unlock()
 		c.releaseSegments()
@@ -215,16 +220,28 @@ func (c *Cache) memSet(key string, meta, body []byte) {
 	c.mem.Set(key, &memEntry{meta: buf[:len(meta):len(meta)], body: buf[len(meta):]})
 }
 
-// forgetLocked drops the key from both tiers without writing a tombstone; the caller holds
-// the key's stripe.
+// forgetLocked drops the key from both tiers after a failed write, and queues the tombstone
+// that would shadow its older record on disk. The caller holds the key's stripe.
 func (c *Cache) forgetLocked(h uint64, key string) {
 	if c.mem != nil {
 		c.mem.Invalidate(key)
 	}
+	if c.dir == "" {
+		return
+	}
+	c.amu.Lock()
 	c.mu.Lock()
+	if _, ok := c.index[h]; ok && len(c.pendTomb) < maxPendingTombstones {
+		c.pendTomb[key] = struct{}{}
+	}
 	delete(c.index, h)
 	c.mu.Unlock()
+	c.amu.Unlock()
 }
+
+// maxPendingTombstones bounds the memory a long disk outage can take; past it, a dropped
+// key may reappear after a restart (with its older, still verified, record).
+const maxPendingTombstones = 100_000
 
 // Delete removes the key from both tiers. On disk it appends a tombstone, so the delete
 // survives a restart.

@@ -26,17 +26,47 @@ func (c *Cache) appendRecord(h uint64, flags uint8, key string, meta, body []byt
 	if err := c.writeRetry(s, rec, off); err != nil {
 		return err
 	}
-	s.size.Store(off + int64(len(rec)))
-	s.hashes = append(s.hashes, h)
-	s.pending = append(s.pending, hintRec{hash: h, off: uint32(off), recLen: uint32(len(rec)), flags: flags})
-	c.diskBytes.Add(int64(len(rec)))
+	c.appended(s, h, flags, off, len(rec))
 	c.mu.Lock()
 	index(s.seq, uint32(off), uint32(len(rec)))
 	c.mu.Unlock()
+	delete(c.pendTomb, key) // this record supersedes a queued tombstone
+	c.flushTombstones()
 	if s.size.Load() >= c.cfg.SegmentBytes {
 		return c.sealActive()
 	}
 	return nil
+}
+
+// appended accounts for a record written at off. Caller holds amu.
+func (c *Cache) appended(s *segment, h uint64, flags uint8, off int64, n int) {
+	s.size.Store(off + int64(n))
+	s.hashes = append(s.hashes, h)
+	s.pending = append(s.pending, hintRec{hash: h, off: uint32(off), recLen: uint32(n), flags: flags})
+	c.diskBytes.Add(int64(n))
+}
+
+// flushTombstones writes the tombstones queued by failed writes; one that fails again stays
+// queued. They need no index change: their keys were already dropped. Caller holds amu.
+func (c *Cache) flushTombstones() {
+	if len(c.pendTomb) == 0 {
+		return
+	}
+	s, err := c.activeSegment()
+	if err != nil {
+		return
+	}
+	now := c.cfg.Now().UnixNano()
+	for key := range c.pendTomb {
+		rec := encodeRecord(nil, flagTombstone, key, nil, nil, now)
+		off := s.size.Load()
+		if _, err := c.writeAt(s.f, rec, off); err != nil {
+			s.f.Truncate(off)
+			return
+		}
+		c.appended(s, hashKey(key), flagTombstone, off, len(rec))
+		delete(c.pendTomb, key)
+	}
 }
 
 // writeRetry writes rec at off. On failure (ENOSPC or any error) it evicts the oldest segment
