@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // FSConfig configures a filesystem origin. The zero value of every field but Root is usable.
@@ -131,6 +132,7 @@ func (f *FS) Fetch(req *http.Request) (*http.Response, error) {
 var (
 	errPathEscapes = errors.New("path escapes the root")
 	errPathNUL     = errors.New("path contains a NUL byte")
+	errPathUTF8    = errors.New("path is not valid UTF-8") // fs.FS names must be; no file could match
 )
 
 // fsName turns a URL path into an fs.FS name. It refuses paths whose ".." segments climb above
@@ -139,6 +141,9 @@ var (
 func fsName(urlPath string) (string, error) {
 	if strings.IndexByte(urlPath, 0) >= 0 {
 		return "", errPathNUL
+	}
+	if !utf8.ValidString(urlPath) {
+		return "", errPathUTF8
 	}
 	depth := 0
 	for seg := range strings.SplitSeq(urlPath, "/") {

@@ -273,7 +273,7 @@ func TestFSConfigValidate(t *testing.T) {
 func TestFSName(t *testing.T) {
 	tests := []struct {
 		in, want string
-		escapes  bool
+		invalid  bool
 	}{
 		{"/", ".", false},
 		{"", ".", false},
@@ -286,11 +286,14 @@ func TestFSName(t *testing.T) {
 		{"../x", "", true},
 		{"/...", "...", false},
 		{"/%2e%2e", "%2e%2e", false},
+		{"/caf\xe9", "", true},
+		{"/a\x00b", "", true},
+		{"/猫.png", "猫.png", false},
 	}
 	for _, tt := range tests {
 		got, err := fsName(tt.in)
-		if (err != nil) != tt.escapes || got != tt.want {
-			t.Errorf("fsName(%q) = %q, %v; want %q, escapes %v", tt.in, got, err, tt.want, tt.escapes)
+		if (err != nil) != tt.invalid || got != tt.want {
+			t.Errorf("fsName(%q) = %q, %v; want %q, invalid %v", tt.in, got, err, tt.want, tt.invalid)
 		}
 	}
 }
@@ -306,6 +309,30 @@ func FuzzFSName(f *testing.F) {
 		}
 		if !fs.ValidPath(name) {
 			t.Fatalf("fsName(%q) = %q, not a valid fs path", p, name)
+		}
+	})
+}
+
+func FuzzNotModified(f *testing.F) {
+	f.Add(`"a", W/"b"`, "Sun, 22 Nov 2026 00:00:00 GMT", `"b"`)
+	f.Add("*", "", `"x"`)
+	f.Add("", "garbage", `"x"`)
+	mod := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, inm, ims, etag string) {
+		h := http.Header{}
+		if inm != "" {
+			h.Set("If-None-Match", inm)
+		}
+		if ims != "" {
+			h.Set("If-Modified-Since", ims)
+		}
+		got := notModified(h, etag, mod)
+		if inm == "" && ims == "" && got {
+			t.Fatal("304 without a condition")
+		}
+		h.Set("If-None-Match", etag)
+		if tag := strings.TrimSpace(etag); tag != "" && !strings.Contains(etag, ",") && !notModified(h, tag, mod) {
+			t.Fatalf("If-None-Match %q does not match itself", tag)
 		}
 	})
 }

@@ -198,7 +198,7 @@ func (h *HTTP) Fetch(req *http.Request) (*http.Response, error) {
 		if u == nil {
 			break
 		}
-		resp, err, next := h.attempt(req, u, trial, attempt)
+		resp, next, err := h.attempt(req, u, trial, attempt)
 		if !next {
 			return resp, err
 		}
@@ -211,11 +211,11 @@ func (h *HTTP) Fetch(req *http.Request) (*http.Response, error) {
 }
 
 // attempt sends req to u once; next reports whether the caller should try another server.
-func (h *HTTP) attempt(req *http.Request, u *upstream, trial bool, attempt int) (resp *http.Response, err error, next bool) {
+func (h *HTTP) attempt(req *http.Request, u *upstream, trial bool, attempt int) (resp *http.Response, next bool, err error) {
 	out, connected, err := h.outgoing(req, u, attempt)
 	if err != nil {
 		h.settle(u, trial, outcomeNeutral, nil)
-		return nil, &Error{Kind: KindBadRequest, Server: u.cfg.URL, Err: err}, false
+		return nil, false, &Error{Kind: KindBadRequest, Server: u.cfg.URL, Err: err}
 	}
 	resp, err = u.transport.RoundTrip(out)
 	if err != nil {
@@ -224,17 +224,17 @@ func (h *HTTP) attempt(req *http.Request, u *upstream, trial bool, attempt int) 
 	if slices.Contains(h.failover, resp.StatusCode) {
 		h.settle(u, trial, outcomeFailure, fmt.Errorf("answered %s", resp.Status))
 		if !idempotent(req.Method) {
-			return resp, nil, false // the server may have acted on it: its answer stands
+			return resp, false, nil // the server may have acted on it: its answer stands
 		}
 		discard(resp.Body)
-		return nil, &Error{Kind: KindUnavailable, Server: u.cfg.URL, Err: fmt.Errorf("answered %s", resp.Status)}, true
+		return nil, true, &Error{Kind: KindUnavailable, Server: u.cfg.URL, Err: fmt.Errorf("answered %s", resp.Status)}
 	}
 	h.settle(u, trial, outcomeSuccess, nil)
 	resp.Body = &healthBody{ReadCloser: resp.Body, h: h, u: u, ctx: req.Context()}
-	return resp, nil, false
+	return resp, false, nil
 }
 
-func (h *HTTP) transportFailed(req *http.Request, u *upstream, trial bool, err error, connected *atomic.Bool) (*http.Response, error, bool) {
+func (h *HTTP) transportFailed(req *http.Request, u *upstream, trial bool, err error, connected *atomic.Bool) (*http.Response, bool, error) {
 	if ctxErr := req.Context().Err(); ctxErr != nil {
 		// The client gave up or its deadline passed: says nothing about the server.
 		h.settle(u, trial, outcomeNeutral, nil)
@@ -242,11 +242,11 @@ func (h *HTTP) transportFailed(req *http.Request, u *upstream, trial bool, err e
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			kind = KindTimeout
 		}
-		return nil, &Error{Kind: kind, Server: u.cfg.URL, Err: err}, false
+		return nil, false, &Error{Kind: kind, Server: u.cfg.URL, Err: err}
 	}
 	h.settle(u, trial, outcomeFailure, err)
 	retry := idempotent(req.Method) || (connected != nil && !connected.Load() && replayable(req))
-	return nil, &Error{Kind: classify(err), Server: u.cfg.URL, Err: err}, retry
+	return nil, retry, &Error{Kind: classify(err), Server: u.cfg.URL, Err: err}
 }
 
 func classify(err error) Kind {

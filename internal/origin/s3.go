@@ -216,10 +216,11 @@ var s3PassHeaders = []string{
 	"Cache-Control", "Expires", "Etag", "Last-Modified", "Accept-Ranges", "Content-Range",
 }
 
-// translate turns S3's answer into what a web server would have said.
+// translate turns S3's answer into what a web server would have said: 2xx and 304 pass with
+// the object's headers only; an error status becomes a plain response without S3's XML, except
+// the answers that mean the origin is misconfigured, which become errors (see s3ConfigError).
 func (s *S3) translate(req *http.Request, resp *http.Response) (*http.Response, error) {
-	switch resp.StatusCode {
-	case http.StatusNotFound, http.StatusForbidden, http.StatusBadRequest:
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotModified {
 		code := s3ErrorCode(resp)
 		if err := s3ConfigError(resp.StatusCode, code); err != nil {
 			return nil, &Error{Kind: KindUnavailable, Server: s.name, Err: err}
@@ -249,8 +250,9 @@ func s3ConfigError(status int, code string) error {
 		return errors.New("S3: the bucket does not exist")
 	case "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
 		"RequestTimeTooSkewed", "AuthorizationHeaderMalformed", "InvalidSecurity", "AccountProblem",
+		"PermanentRedirect", "TemporaryRedirect", // the bucket lives in another region or endpoint
 		"XAdminUserNotFound": // versitygw's answer (a 404) for an unknown access key
-		return fmt.Errorf("S3 refused the credentials or signature (%d %s)", status, code)
+		return fmt.Errorf("S3 refused the credentials, signature or endpoint (%d %s)", status, code)
 	}
 	return nil
 }
