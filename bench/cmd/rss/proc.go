@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Mem is a process's resident memory as the kernel reports it in /proc/PID/status.
+type Mem struct {
+	RSS int64 // VmRSS: resident now, bytes
+	HWM int64 // VmHWM: the peak of VmRSS since the process started, bytes
+}
+
+// readMem reads /proc/PID/status under procDir ("/proc" outside tests).
+func readMem(procDir string, pid int) (Mem, error) {
+	f, err := os.Open(filepath.Join(procDir, strconv.Itoa(pid), "status"))
+	if err != nil {
+		return Mem{}, fmt.Errorf("rss: %w", err)
+	}
+	defer f.Close()
+	return parseStatus(f)
+}
+
+// parseStatus picks VmRSS and VmHWM ("VmRSS:\t  12345 kB") out of a status file.
+func parseStatus(r io.Reader) (Mem, error) {
+	var m Mem
+	var seen int
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		n, err := parseKB(value)
+		if err != nil {
+			return Mem{}, fmt.Errorf("rss: %s: %w", name, err)
+		}
+		if name == "VmRSS" {
+			m.RSS = n
+		} else {
+			m.HWM = n
+		}
+		seen++
+	}
+	if err := sc.Err(); err != nil {
+		return Mem{}, fmt.Errorf("rss: %w", err)
+	}
+	if seen != 2 {
+		return Mem{}, fmt.Errorf("rss: VmRSS or VmHWM missing (a kernel thread, or the process exited?)")
+	}
+	return m, nil
+}
+
+func parseKB(v string) (int64, error) {
+	f := strings.Fields(v)
+	if len(f) != 2 || f[1] != "kB" {
+		return 0, fmt.Errorf("unexpected value %q", v)
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("unexpected value %q", v)
+	}
+	return n << 10, nil
+}

@@ -1,0 +1,503 @@
+#!/usr/bin/env bash
+# bench/run.sh: the pixcdn edge-core benchmarks described in docs/BENCHMARKS.md.
+#
+#   bench/run.sh hit      cache-hit throughput, pixcdn vs nginx (proxy_cache), wrk
+#   bench/run.sh herd     thundering herd: 200 clients, one cold object, 200 ms origin
+#   bench/run.sh rss      peak RSS with a 300 MB working set over a 64 MiB memory tier
+#   bench/run.sh rebuild  disk-tier rebuild time for 1M objects (internal/store, slow, optional)
+#   bench/run.sh all      hit, herd and rss (rebuild is not part of all)
+#
+# Every server listens on 127.0.0.1 only, every load is bounded in time, and every process the
+# script starts is stopped by the EXIT trap. Tables go to stdout and to bench/results/STAMP.md;
+# raw outputs (wrk, logs, configs) to bench/results/raw/STAMP/ (not committed).
+#
+# Knobs (environment): BENCH_DURATION (wrk run, 15s), BENCH_ROUNDS (2), BENCH_HERD_ROUNDS (5),
+# BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
+# PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+BIN=${PIXCDN_BENCH_BIN:-/tmp/pixcdn-bench}
+DURATION=${BENCH_DURATION:-15s}
+ROUNDS=${BENCH_ROUNDS:-2}
+HERD_ROUNDS=${BENCH_HERD_ROUNDS:-5}
+HERD_CLIENTS=${BENCH_HERD_CLIENTS:-200}
+RSS_DURATION=${BENCH_RSS_DURATION:-60s}
+RSS_OBJECTS=${BENCH_RSS_OBJECTS:-3000}
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+RAW="$BENCH/results/raw/$STAMP"
+REPORT="$BENCH/results/$STAMP.md"
+WORK=$(mktemp -d /tmp/pixcdn-bench-run.XXXXXX)
+PIDS=()
+USED_PORTS=" "
+PX_NOTE=""
+
+# ---------------------------------------------------------------- processes and cleanup
+
+# stop_pid ends one process we started: SIGTERM, then SIGKILL after 5 s.
+stop_pid() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+	PIDS=()
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# stop_all stops the servers of one measure before the next starts.
+stop_all() {
+	local pid
+	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+	PIDS=()
+}
+
+die() {
+	echo "run.sh: $*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- tools
+
+# ensure_pkg CMD PKG...: installs the Debian packages when CMD is missing.
+ensure_pkg() {
+	local cmd=$1
+	shift
+	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] && return 0
+	echo "run.sh: $cmd missing, installing $*" >&2
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update
+	local pkg
+	for pkg in "$@"; do
+		$sudo apt-get install -y "$pkg" && return 0
+	done
+	die "could not install $cmd"
+}
+
+nginx_bin() { command -v nginx 2>/dev/null || echo /usr/sbin/nginx; }
+
+build() {
+	mkdir -p "$BIN" "$RAW"
+	(cd "$ROOT" && go build -o "$BIN/pixcdn" ./cmd/pixcdn) || die "pixcdn does not build"
+	(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/benchorigin ./bench/cmd/herd ./bench/cmd/rss)
+}
+
+# ---------------------------------------------------------------- ports and readiness
+
+# free_port VAR: sets VAR to an unused loopback port that this run has not handed out yet
+# (no command substitution, so the list of handed-out ports survives). Ports come from below
+# the kernel's ephemeral range, where outgoing connections cannot be holding them.
+free_port() {
+	local p i low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+	for ((i = 0; i < 200; i++)); do
+		p=$((10000 + RANDOM % (low - 10000)))
+		[[ $USED_PORTS == *" $p "* ]] && continue
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			USED_PORTS+="$p "
+			printf -v "$1" '%s' "$p"
+			return 0
+		fi
+	done
+	die "no free port"
+}
+
+# wait_http URL: until URL answers 2xx, for at most 10 s.
+wait_http() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "$1 did not come up"
+}
+
+# ---------------------------------------------------------------- servers
+
+# start_origin DELAY: benchorigin on a free port; sets ORIGIN (base URL).
+start_origin() {
+	rm -f "$WORK/origin.addr"
+	"$BIN/benchorigin" -listen 127.0.0.1:0 -addr-file "$WORK/origin.addr" -delay "$1" \
+		>"$RAW/origin-$MEASURE.log" 2>&1 &
+	PIDS+=($!)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$WORK/origin.addr" ] && break
+		sleep 0.1
+	done
+	[ -s "$WORK/origin.addr" ] || die "benchorigin did not start: $(cat "$RAW/origin-$MEASURE.log")"
+	ORIGIN="http://$(cat "$WORK/origin.addr")"
+	wait_http "$ORIGIN/__count"
+}
+
+# pixcdn_config FILE CACHE_DIR [MEMORY_SIZE]: an edge config for $ORIGIN on $PX_PORT with its admin on
+# $PX_ADMIN. The domain is "*" (any Host); while this pixcdn's validation rejects "*", it falls
+# back to "127.0.0.1", the Host every client of this script sends, and the report says so.
+pixcdn_config() {
+	local file=$1 cache=$2 mem=${3:-} name rejected=""
+	for name in '*' 127.0.0.1; do
+		{
+			echo "listen: \"127.0.0.1:$PX_PORT\""
+			echo "admin:"
+			echo "  listen: \"127.0.0.1:$PX_ADMIN\""
+			echo "cache:"
+			echo "  dir: \"$cache\""
+			[ -n "$mem" ] && echo "  memory_size: $mem"
+			echo "domains:"
+			echo "  - name: \"$name\""
+			echo "    origin:"
+			echo "      servers:"
+			echo "        - url: \"$ORIGIN\""
+		} >"$file"
+		if "$BIN/pixcdn" config check "$file" >"$WORK/check.out" 2>&1; then
+			cp "$file" "$RAW/pixcdn-$MEASURE.yaml"
+			PX_NOTE=""
+			[ -z "$rejected" ] || PX_NOTE="Note: \`pixcdn config check\` rejected domain \"*\" (\`$rejected\`); this run used domain \"$name\"."
+			return 0
+		fi
+		rejected=$(head -c 300 "$WORK/check.out" | tr '\n' ' ')
+	done
+	die "pixcdn rejects the benchmark config: $(cat "$WORK/check.out")"
+}
+
+# start_pixcdn CACHE_DIR [MEMORY_SIZE]: "pixcdn edge -config FILE" on free ports.
+# Sets PIXCDN (base URL), PIXCDN_PID and PX_ADMIN.
+start_pixcdn() {
+	free_port PX_PORT
+	free_port PX_ADMIN
+	pixcdn_config "$WORK/pixcdn-$MEASURE.yaml" "$@"
+	"$BIN/pixcdn" edge -config "$WORK/pixcdn-$MEASURE.yaml" >"$RAW/pixcdn-$MEASURE.log" 2>&1 &
+	PIXCDN_PID=$!
+	PIDS+=("$PIXCDN_PID")
+	PIXCDN="http://127.0.0.1:$PX_PORT"
+	wait_http "http://127.0.0.1:$PX_ADMIN/healthz"
+}
+
+# start_nginx: nginx as a caching reverse proxy in front of $ORIGIN, run as the current user
+# from a generated config in a temp dir. Sets NGINX (base URL).
+start_nginx() {
+	local dir="$WORK/nginx-$MEASURE" port user_line=""
+	free_port port
+	mkdir -p "$dir/cache" "$dir/tmp"
+	# As root, nginx would hand its workers to "nobody"; keep them as the invoking user.
+	[ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
+	cat >"$dir/nginx.conf" <<-EOF
+		worker_processes auto;
+		pid $dir/nginx.pid;
+		error_log $dir/error.log warn;
+		$user_line
+		events { worker_connections 4096; }
+		http {
+		    access_log off;
+		    sendfile on;
+		    # wrk holds its 64 connections for the whole run; without this nginx closes each
+		    # after 1000 requests and pays reconnects pixcdn (net/http) does not.
+		    keepalive_requests 1000000;
+		    client_body_temp_path $dir/tmp/body;
+		    proxy_temp_path $dir/tmp/proxy;
+		    fastcgi_temp_path $dir/tmp/fastcgi;
+		    uwsgi_temp_path $dir/tmp/uwsgi;
+		    scgi_temp_path $dir/tmp/scgi;
+		    proxy_cache_path $dir/cache levels=1:2 keys_zone=bench:32m max_size=2g inactive=1h use_temp_path=off;
+		    upstream origin {
+		        server ${ORIGIN#http://};
+		        keepalive 64;
+		    }
+		    server {
+		        listen 127.0.0.1:$port;
+		        location = /__nginx_ok { return 200 "ok\n"; }
+		        location / {
+		            proxy_pass http://origin;
+		            proxy_http_version 1.1;
+		            proxy_set_header Connection "";
+		            proxy_cache bench;
+		            proxy_cache_lock on;
+		            proxy_cache_valid 200 10m;
+		            add_header X-Cache-Status \$upstream_cache_status always;
+		        }
+		    }
+		}
+	EOF
+	cp "$dir/nginx.conf" "$RAW/nginx-$MEASURE.conf"
+	"$(nginx_bin)" -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$RAW/nginx-$MEASURE.log" 2>&1 &
+	PIDS+=($!)
+	NGINX="http://127.0.0.1:$port"
+	wait_http "$NGINX/__nginx_ok"
+}
+
+origin_count() { curl -fsS --max-time 5 "$ORIGIN/__count?path=$1"; }
+
+# ---------------------------------------------------------------- reporting
+
+# out: markdown to stdout and to the report file.
+out() { tee -a "$REPORT"; }
+
+machine_line() {
+	local model
+	model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+	echo "Machine: $(nproc) CPUs, $model; $(go version | cut -d' ' -f3-); $("$(nginx_bin)" -v 2>&1 | sed 's/^nginx version: //'); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); pixcdn $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (working tree)."
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# median: of the numbers on stdin (mean of the two middle ones for an even count).
+median() {
+	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# ---------------------------------------------------------------- 1. cache-hit throughput
+
+# check_hit NAME URL: the warmed response must be a cache hit.
+check_hit() {
+	local name=$1 url=$2 hdr
+	curl -fsS -o /dev/null --max-time 10 "$url"
+	curl -fsS -o /dev/null --max-time 10 "$url"
+	hdr=$(curl -fsS -D - -o /dev/null --max-time 10 "$url" | tr -d '\r')
+	echo "$hdr" >"$RAW/warm-$name-$(basename "$url").headers"
+	case $name in
+	pixcdn) grep -qiE '^cache-status:.*;[[:space:]]*hit([;,[:space:]]|$)' <<<"$hdr" ||
+		die "pixcdn: warmed $url is not a hit: $(grep -i '^cache-status' <<<"$hdr")" ;;
+	nginx) grep -qiE '^x-cache-status:[[:space:]]*HIT' <<<"$hdr" ||
+		die "nginx: warmed $url is not a hit: $(grep -i '^x-cache-status' <<<"$hdr")" ;;
+	esac
+	echo "- $name $url warmed: \`$(grep -iE '^(x-)?cache-status' <<<"$hdr")\`"
+}
+
+# wrk_round OBJ NAME BASE ROUND: one wrk run; appends a TSV line to $WORK/hit.tsv.
+wrk_round() {
+	local obj=$1 name=$2 base=$3 round=$4 raw before after res
+	raw="$RAW/wrk-$obj-$name-$round.txt"
+	before=$(origin_count "/obj/$obj")
+	timeout 120 wrk -t2 -c64 -d"$DURATION" --latency -s "$BENCH/wrk/report.lua" "$base/obj/$obj" >"$raw" 2>&1 ||
+		die "wrk failed: $(cat "$raw")"
+	after=$(origin_count "/obj/$obj")
+	res=$(grep '^RESULT ' "$raw") || die "no RESULT line in $raw"
+	# RESULT requests=.. duration_us=.. rps=.. p50_us=.. p99_us=.. max_us=.. errors=.. status_errors=.. bytes=..
+	eval "local ${res#RESULT }"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$obj" "$name" "$round" "$rps" "$p50_us" "$p99_us" \
+		"$errors" "$status_errors" "$((after - before))" >>"$WORK/hit.tsv"
+	echo "  $obj $name round $round: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, origin +$((after - before))" >&2
+}
+
+# col FILE OBJ NAME FIELD: the values of one column for one object and server.
+col() { awk -F'\t' -v o="$2" -v n="$3" -v f="$4" '$1 == o && $2 == n { print $f }' "$1"; }
+
+hit_tables() {
+	local tsv=$WORK/hit.tsv obj px ng pxp50 pxp99 ngp50 ngp99 ratio goal ratio_ok p99_ok
+	echo "| object | server | round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests during run |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s |\n", $1, $2, $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9 }' "$tsv"
+	echo
+	echo "Median of $ROUNDS rounds (median of each column; with 2 rounds, their mean):"
+	echo
+	echo "| object | pixcdn req/s | nginx req/s | ratio | pixcdn p50 / p99 ms | nginx p50 / p99 ms | target | ratio met | p99 ≤ nginx |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	for obj in 1k 20k; do
+		px=$(col "$tsv" $obj pixcdn 4 | median)
+		ng=$(col "$tsv" $obj nginx 4 | median)
+		pxp50=$(col "$tsv" $obj pixcdn 5 | median)
+		pxp99=$(col "$tsv" $obj pixcdn 6 | median)
+		ngp50=$(col "$tsv" $obj nginx 5 | median)
+		ngp99=$(col "$tsv" $obj nginx 6 | median)
+		goal=1.0
+		[ $obj = 1k ] && goal=1.2
+		ratio=$(awk -v a="$px" -v b="$ng" 'BEGIN { printf "%.2f", a / b }')
+		ratio_ok=$(awk -v r="$ratio" -v g=$goal 'BEGIN { print (r >= g ? "yes" : "**no**") }')
+		p99_ok=$(awk -v a="$pxp99" -v b="$ngp99" 'BEGIN { print (a <= b ? "yes" : "**no**") }')
+		awk -v o=$obj -v px="$px" -v ng="$ng" -v r="$ratio" -v a="$pxp50" -v b="$pxp99" -v c="$ngp50" -v d="$ngp99" \
+			-v g="≥ ${goal}x" -v ok="$ratio_ok" -v p="$p99_ok" \
+			'BEGIN { printf "| %s | %.0f | %.0f | %sx | %.3f / %.3f | %.3f / %.3f | %s | %s | %s |\n", o, px, ng, r, a / 1000, b / 1000, c / 1000, d / 1000, g, ok, p }'
+	done
+}
+
+alloc_bench() {
+	if ! grep -qsE 'func Benchmark[A-Za-z0-9_]*Hit' "$ROOT"/internal/edge/*_test.go; then
+		echo "No \`Benchmark*Hit*\` in internal/edge yet: hit-path allocations not measured."
+		return 0
+	fi
+	echo "\`go test -run '^\$' -bench 'Hit' -benchmem ./internal/edge/\`:"
+	echo
+	echo '```'
+	(cd "$ROOT" && timeout 300 go test -run '^$' -bench 'Hit' -benchmem ./internal/edge/ 2>&1) |
+		tee "$RAW/edge-hit-bench.txt" | grep -E '^(Benchmark|ok|FAIL|PASS|goos|cpu)' || true
+	echo '```'
+}
+
+cmd_hit() {
+	MEASURE=hit
+	: >"$WORK/hit.tsv"
+	start_origin 0s
+	start_pixcdn "$WORK/pixcdn-hit-cache"
+	start_nginx
+	{
+		echo "## 1. Cache-hit throughput"
+		echo
+		[ -z "$PX_NOTE" ] || printf '%s\n\n' "$PX_NOTE"
+		echo "wrk -t2 -c64 -d$DURATION --latency, $ROUNDS rounds, pixcdn and nginx alternating; load average before: $(loadavg)."
+		echo
+		local obj r
+		for obj in 1k 20k; do
+			check_hit pixcdn "$PIXCDN/obj/$obj"
+			check_hit nginx "$NGINX/obj/$obj"
+		done
+	} | out
+	for obj in 1k 20k; do
+		for ((r = 1; r <= ROUNDS; r++)); do
+			wrk_round $obj pixcdn "$PIXCDN" $r
+			wrk_round $obj nginx "$NGINX" $r
+		done
+	done
+	curl -fsS --max-time 5 "http://127.0.0.1:$PX_ADMIN/stats" >"$RAW/pixcdn-hit-stats.json" || true
+	{
+		echo
+		hit_tables
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+	alloc_bench | out
+	echo | out
+}
+
+# ---------------------------------------------------------------- 2. thundering herd
+
+cmd_herd() {
+	MEASURE=herd
+	start_origin 200ms
+	start_pixcdn "$WORK/pixcdn-herd-cache"
+	start_nginx
+	{
+		echo "## 2. Thundering herd"
+		echo
+		[ -z "$PX_NOTE" ] || printf '%s\n\n' "$PX_NOTE"
+		echo "$HERD_CLIENTS clients released together on one cold /slow/<fresh key> (origin answers after 200 ms), $HERD_ROUNDS rounds per server; load average before: $(loadavg)."
+		echo
+	} | out
+	timeout 300 "$BIN/herd" -url "$PIXCDN" -origin "$ORIGIN" -tag pixcdn -clients "$HERD_CLIENTS" -rounds "$HERD_ROUNDS" \
+		-target-median 215ms >"$RAW/herd-pixcdn.md" 2>"$RAW/herd-pixcdn.err" || die "herd pixcdn: $(cat "$RAW/herd-pixcdn.err")"
+	timeout 300 "$BIN/herd" -url "$NGINX" -origin "$ORIGIN" -tag nginx -clients "$HERD_CLIENTS" -rounds "$HERD_ROUNDS" \
+		-target-median 215ms -header=false >"$RAW/herd-nginx.md" 2>"$RAW/herd-nginx.err" || die "herd nginx: $(cat "$RAW/herd-nginx.err")"
+	curl -fsS --max-time 5 "http://127.0.0.1:$PX_ADMIN/stats" >"$RAW/pixcdn-herd-stats.json" || true
+	{
+		# One table: both runs' rows, then both verdicts.
+		grep '^|' "$RAW/herd-pixcdn.md"
+		grep '^|' "$RAW/herd-nginx.md"
+		echo
+		grep -v '^|' "$RAW/herd-pixcdn.md" | sed '/^$/d'
+		echo
+		grep -v '^|' "$RAW/herd-nginx.md" | sed '/^$/d'
+		cat "$RAW"/herd-*.err
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+# ---------------------------------------------------------------- 3. memory
+
+cmd_rss() {
+	MEASURE=rss
+	start_origin 0s
+	local cache="$WORK/pixcdn-rss-cache"
+	start_pixcdn "$cache" 64MiB
+	{
+		echo "## 3. Memory (peak RSS)"
+		echo
+		[ -z "$PX_NOTE" ] || printf '%s\n\n' "$PX_NOTE"
+		echo "pixcdn with cache.memory_size 64MiB and a disk cache dir; $RSS_OBJECTS distinct 100 KiB objects, one fill pass then uniformly random requests for $RSS_DURATION (32 connections); load average before: $(loadavg)."
+		echo
+	} | out
+	timeout 600 "$BIN/rss" -url "$PIXCDN" -pid "$PIXCDN_PID" -objects "$RSS_OBJECTS" -duration "$RSS_DURATION" \
+		-mem-tier $((64 << 20)) >"$RAW/rss.md" 2>"$RAW/rss.err" || die "rss: $(cat "$RAW/rss.err")"
+	curl -fsS --max-time 5 "http://127.0.0.1:$PX_ADMIN/stats" >"$RAW/pixcdn-rss-stats.json" || true
+	{
+		cat "$RAW/rss.md"
+		echo
+		echo "Disk cache after the run: $(du -sh "$cache" 2>/dev/null | cut -f1). Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+# ---------------------------------------------------------------- 4. rebuild
+
+cmd_rebuild() {
+	MEASURE=rebuild
+	local filter
+	filter=$(grep -hoE 'func (Test|Benchmark)[A-Za-z0-9_]*' "$ROOT"/internal/store/*_test.go 2>/dev/null |
+		grep -i rebuild | grep -E 'Million|1M|Bench' | sed 's/^func //' | paste -sd'|' || true)
+	if ! grep -qs PIXCDN_BENCH_REBUILD "$ROOT"/internal/store/*_test.go || [ -z "$filter" ]; then
+		echo "## 4. Disk-tier rebuild" | out
+		echo "internal/store has no PIXCDN_BENCH_REBUILD test or benchmark yet: not measured." | out
+		return 0
+	fi
+	{
+		echo "## 4. Disk-tier rebuild (1M objects)"
+		echo
+		echo "\`PIXCDN_BENCH_REBUILD=1 go test -run '^($filter)\$' -bench '^($filter)\$' -benchtime 1x -v -timeout 30m ./internal/store/\`; load average before: $(loadavg)."
+		echo
+		echo '```'
+	} | out
+	(cd "$ROOT" && PIXCDN_BENCH_REBUILD=1 timeout 1800 go test -run "^($filter)\$" -bench "^($filter)\$" -benchtime 1x \
+		-v -timeout 30m ./internal/store/ 2>&1) | tee "$RAW/rebuild.txt" |
+		grep -vE '^=== (RUN|PAUSE|CONT)' | out
+	{
+		echo '```'
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+	local cmd=${1:-}
+	case $cmd in
+	hit | herd | rss | rebuild | all) ;;
+	*)
+		echo "usage: bench/run.sh hit|herd|rss|rebuild|all" >&2
+		exit 2
+		;;
+	esac
+	ensure_pkg wrk wrk
+	ensure_pkg nginx nginx-light nginx
+	ensure_pkg curl curl
+	command -v go >/dev/null || die "go is not on PATH"
+	build
+	mkdir -p "$BENCH/results"
+	{
+		echo "# pixcdn benchmark run $STAMP ($cmd)"
+		echo
+		echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). $(machine_line)"
+		echo
+	} | out
+	case $cmd in
+	hit) cmd_hit ;;
+	herd) cmd_herd ;;
+	rss) cmd_rss ;;
+	rebuild) cmd_rebuild ;;
+	all)
+		cmd_hit
+		cmd_herd
+		cmd_rss
+		;;
+	esac
+	echo "Raw outputs: bench/results/raw/$STAMP/; this report: bench/results/$STAMP.md" >&2
+}
+
+main "$@"
