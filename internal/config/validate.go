@@ -170,10 +170,13 @@ func validHostname(h string) bool {
 	return true
 }
 
-// checkDomainName accepts a host name or "*.name" with at least two labels after the star.
+// checkDomainName accepts a host name, "*.name" with at least two labels after the star, or "*"
+// alone: the catch-all domain that serves every host no other domain names.
 func checkDomainName(p *problems, field, name string) bool {
 	h, wild := strings.CutPrefix(name, "*.")
 	switch {
+	case name == "*":
+		return true
 	case name == "":
 		p.add(field, "is required")
 	case !validHostname(h):

@@ -1,0 +1,46 @@
+// Command pixcdn is the pixcdn binary: an edge node, its demo and its tools, one subcommand each.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const usage = `pixcdn: a CDN edge for images and small files
+
+usage:
+  pixcdn demo [-listen ADDR]            start an edge in front of a bundled sample site
+  pixcdn edge -config FILE              run an edge node from a configuration file
+  pixcdn edge -origin ORIGIN [flags]    run an edge for one origin without a file
+  pixcdn config check FILE              validate a configuration file
+  pixcdn version                        print the version
+
+Run "pixcdn COMMAND -h" for the flags of a command.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return cmdDemo(rest, stdout, stderr)
+	case "edge":
+		return cmdEdge(rest, stdout, stderr)
+	case "config":
+		return cmdConfig(rest, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "pixcdn: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}

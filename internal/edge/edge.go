@@ -1,0 +1,216 @@
+// Package edge is the hot path of a pixcdn node: it routes a request to its domain by Host,
+// looks the object up in the cache, fills misses from the origin (one fill per key however many
+// clients ask), applies HTTP caching semantics and writes the response. It is also the one place
+// where errors become HTTP statuses.
+package edge
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pixcdn/pixcdn/internal/config"
+	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/origin"
+	"github.com/pixcdn/pixcdn/internal/store"
+)
+
+// Options are the dependencies of a Server that do not come from the configuration file.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time // clock for freshness decisions; default time.Now
+	// Origins replaces the origin built from the configuration for the named domains
+	// (tests use it to put a counting or failing origin in front).
+	Origins map[string]origin.Origin
+}
+
+// Server is one edge node: an http.Handler plus the listeners that serve it.
+type Server struct {
+	log     *slog.Logger
+	now     func() time.Time
+	store   *store.Cache
+	routes  atomic.Pointer[routes]
+	flights flights
+	stats   Stats
+
+	// Request limits, fixed at New.
+	maxURL      int
+	maxBody     int64
+	maxObject   int64
+	memObjMax   int64
+	sendTimeout time.Duration
+	nodeName    string
+	via         string
+	cfg         *config.Config
+
+	listeners
+}
+
+// Stats are counters of what the edge did, read with atomic loads.
+type Stats struct {
+	Requests, Hits, Misses, Stale, Coalesced, OriginFetches, OriginErrors, StoreErrors atomic.Int64
+}
+
+// domain is the runtime form of one configured domain.
+type domain struct {
+	cfg       *config.Domain
+	origin    origin.Origin
+	keyer     keyer
+	heuristic httpcache.Heuristic
+	cert      *tls.Certificate
+}
+
+// routes maps request hosts to domains. It is replaced whole on reload.
+type routes struct {
+	exact    map[string]*domain
+	wildcard map[string]*domain // "example.com" for "*.example.com"
+	any      *domain            // the domain named "*", serving every other host
+	certs    []*tls.Certificate
+}
+
+// New builds a Server from a validated configuration and an open store.
+func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Server{
+		log:         opt.Logger,
+		now:         opt.Now,
+		store:       st,
+		maxURL:      int(cfg.Server.MaxURLBytes),
+		maxBody:     int64(cfg.Server.MaxBodyBytes),
+		maxObject:   int64(cfg.Cache.MaxObjectSize),
+		memObjMax:   int64(cfg.Cache.MemoryObjectMax),
+		sendTimeout: cfg.Server.SendTimeout.D(),
+		nodeName:    cfg.NodeName,
+		via:         "1.1 " + cfg.NodeName,
+		cfg:         cfg,
+	}
+	rt, err := buildRoutes(cfg, opt.Origins)
+	if err != nil {
+		return nil, err
+	}
+	s.routes.Store(rt)
+	return s, nil
+}
+
+func buildRoutes(cfg *config.Config, override map[string]origin.Origin) (*routes, error) {
+	rt := &routes{exact: map[string]*domain{}, wildcard: map[string]*domain{}}
+	for i := range cfg.Domains {
+		dc := &cfg.Domains[i]
+		d, err := newDomain(dc, override[dc.Name])
+		if err != nil {
+			return nil, fmt.Errorf("domain %s: %w", dc.Name, err)
+		}
+		if d.cert != nil {
+			rt.certs = append(rt.certs, d.cert)
+		}
+		for _, name := range append([]string{dc.Name}, dc.Aliases...) {
+			if name == "*" {
+				rt.any = d
+			} else if rest, ok := strings.CutPrefix(name, "*."); ok {
+				rt.wildcard[rest] = d
+			} else {
+				rt.exact[name] = d
+			}
+		}
+	}
+	return rt, nil
+}
+
+func newDomain(dc *config.Domain, o origin.Origin) (*domain, error) {
+	d := &domain{
+		cfg: dc,
+		heuristic: httpcache.Heuristic{
+			Percent: dc.Cache.HeuristicPercent,
+			Min:     dc.Cache.HeuristicMin.D(),
+			Max:     dc.Cache.HeuristicMax.D(),
+		},
+	}
+	sortParams := dc.Cache.Query.Sort == nil || *dc.Cache.Query.Sort
+	d.keyer = newKeyer(dc.Name, dc.Cache.Query.Mode, dc.Cache.Query.Params, sortParams)
+	if o == nil {
+		var err error
+		if o, err = buildOrigin(&dc.Origin); err != nil {
+			return nil, err
+		}
+	}
+	d.origin = o
+	if dc.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(dc.TLS.Cert, dc.TLS.Key)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		d.cert = &cert
+	}
+	return d, nil
+}
+
+// lookup finds the domain of a request's Host: exact names first, then one-label wildcards,
+// then the catch-all domain "*" if there is one.
+func (rt *routes) lookup(host string) *domain {
+	if d := rt.lookupNamed(host); d != nil {
+		return d
+	}
+	return rt.any
+}
+
+func (rt *routes) lookupNamed(host string) *domain {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(host, ".")
+	if d := rt.exact[host]; d != nil {
+		return d
+	}
+	if hasUpper(host) {
+		host = strings.ToLower(host)
+		if d := rt.exact[host]; d != nil {
+			return d
+		}
+	}
+	if _, rest, ok := strings.Cut(host, "."); ok {
+		return rt.wildcard[rest]
+	}
+	return nil
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// certificate picks the certificate for a TLS handshake by SNI; without a match it offers
+// the first configured one so that clients get a handshake and then a clear 421.
+func (s *Server) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	rt := s.routes.Load()
+	if d := rt.lookup(hello.ServerName); d != nil && d.cert != nil {
+		return d.cert, nil
+	}
+	if len(rt.certs) > 0 {
+		return rt.certs[0], nil
+	}
+	return nil, errors.New("edge: no certificate configured")
+}
+
+// StatsSnapshot returns the counters by name.
+func (s *Server) StatsSnapshot() map[string]int64 {
+	st := &s.stats
+	return map[string]int64{
+		"requests": st.Requests.Load(), "hits": st.Hits.Load(), "misses": st.Misses.Load(),
+		"stale": st.Stale.Load(), "coalesced": st.Coalesced.Load(), "origin_fetches": st.OriginFetches.Load(),
+		"origin_errors": st.OriginErrors.Load(), "store_errors": st.StoreErrors.Load(),
+	}
+}

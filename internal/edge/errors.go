@@ -1,0 +1,66 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/origin"
+)
+
+// statusFor maps an error on the data path to the status the client gets and a short reason
+// (an RFC 8941 token, used in Cache-Status detail and the body). This is the only place that
+// decides it.
+func statusFor(err error) (int, string) {
+	var (
+		mbe *http.MaxBytesError
+		ose *originStatusError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, "request-body-too-large"
+	case errors.As(err, &ose):
+		return ose.status, "origin-error"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "origin-timeout"
+	}
+	switch origin.KindOf(err) {
+	case origin.KindTimeout:
+		return http.StatusGatewayTimeout, "origin-timeout"
+	case origin.KindOverloaded:
+		return http.StatusServiceUnavailable, "origin-overloaded"
+	case origin.KindBadRequest:
+		return http.StatusBadRequest, "bad-request"
+	}
+	return http.StatusBadGateway, "origin-unavailable"
+}
+
+// reject answers a request the edge refuses before any cache or origin work.
+func (s *Server) reject(w http.ResponseWriter, status int, reason string) {
+	s.writeError(w, status, reason, httpcache.Status{Fwd: "bypass", Detail: tokenize(reason)})
+}
+
+func (s *Server) writeError(w http.ResponseWriter, status int, reason string, cs httpcache.Status) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Status", string(cs.Append(nil, s.nodeName)))
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "5")
+	}
+	w.WriteHeader(status)
+	w.Write([]byte("pixcdn: " + http.StatusText(status) + ": " + reason + "\n"))
+}
+
+// tokenize turns a reason into an RFC 8941 token (spaces become dashes).
+func tokenize(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == ' ' {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,210 @@
+package edge
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/store"
+)
+
+// ServeHTTP is the hot path: route by Host, then either serve from cache (GET, HEAD) or pass
+// the request through to the origin (everything else, and paths a bypass rule names).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.stats.Requests.Add(1)
+	d := s.routes.Load().lookup(r.Host)
+	switch {
+	case d == nil:
+		s.reject(w, http.StatusMisdirectedRequest, "unknown host")
+	case s.maxURL > 0 && len(r.RequestURI) > s.maxURL:
+		s.reject(w, http.StatusRequestURITooLong, "request URL too long")
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		s.pass(w, r, d, "method")
+	default:
+		if rule := d.cfg.Rule(r.URL.Path); rule != nil && rule.Bypass {
+			s.pass(w, r, d, "bypass")
+			return
+		}
+		s.serveCacheable(w, r, d)
+	}
+}
+
+// lookup is what the cache holds for one request.
+type lookup struct {
+	primary string        // key of the URL
+	key     string        // key of the object for this request: primary, or a variant key
+	obj     *store.Object // nil on a miss; the caller releases it
+	m       *meta
+	fwd     string // Cache-Status fwd= reason when the cache cannot answer alone
+}
+
+func (lk *lookup) release() {
+	if lk.obj != nil {
+		lk.obj.Release()
+		lk.obj = nil
+	}
+}
+
+// find looks up the object for a request, following a Vary marker to the variant that matches
+// the request's header. Undecodable records are dropped, never served.
+func (s *Server) find(primary string, h http.Header) lookup {
+	lk := lookup{primary: primary, key: primary, fwd: "uri-miss"}
+	obj, m := s.get(primary)
+	if obj == nil {
+		return lk
+	}
+	if m.kind != kindVary {
+		lk.obj, lk.m, lk.fwd = obj, m, "miss"
+		return lk
+	}
+	obj.Release()
+	lk.key, lk.fwd = variantKey(primary, httpcache.VaryKey(m.varyFields, h)), "vary-miss"
+	if obj, m = s.get(lk.key); obj != nil {
+		lk.obj, lk.m, lk.fwd = obj, m, "miss"
+	}
+	return lk
+}
+
+func (s *Server) get(key string) (*store.Object, *meta) {
+	obj, ok := s.store.Get(key)
+	if !ok {
+		return nil, nil
+	}
+	m, err := decodeMeta(obj.Meta())
+	if err != nil {
+		obj.Release()
+		s.store.Delete(key)
+		s.log.Warn("dropped undecodable cache record", "key", key, "err", err)
+		return nil, nil
+	}
+	return obj, m
+}
+
+// serveCacheable answers a GET or HEAD: a fresh hit directly, a stale one while revalidating
+// in the background when stale-while-revalidate allows, everything else through one coalesced
+// fill per key.
+func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domain) {
+	primary := d.keyer.key(r.URL.EscapedPath(), r.URL.RawQuery)
+	for attempt := 0; ; attempt++ {
+		lk := s.find(primary, r.Header)
+		now := s.now()
+		if lk.obj != nil {
+			m := lk.m
+			switch {
+			case m.kind == kindPass && m.fresh(now):
+				lk.release()
+				s.passGet(w, r, d, "miss", "uncacheable")
+				return
+			case m.kind == kindObject && m.fresh(now) && !m.noCache:
+				s.stats.Hits.Add(1)
+				s.serveStored(w, r, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true})
+				return
+			case m.kind == kindObject && !m.mustReval && !m.noCache && -m.remaining(now) < m.swr:
+				s.stats.Stale.Add(1)
+				s.revalidateInBackground(r, d, lk)
+				s.serveStored(w, r, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
+				return
+			}
+			if m.kind != kindObject {
+				lk.release() // an expired hit-for-pass marker: a plain miss
+			}
+		}
+		if attempt == 2 {
+			// The fills we joined were not for us (private responses, other variants):
+			// stop coalescing and ask the origin directly.
+			lk.release()
+			s.passGet(w, r, d, lk.fwd, "")
+			return
+		}
+		if s.fillAndServe(w, r, d, &lk) {
+			return
+		}
+	}
+}
+
+// fillAndServe joins or leads the fill of lk.key and answers from its result. It returns false
+// when the result is not usable for this request and the caller should look again.
+func (s *Server) fillAndServe(w http.ResponseWriter, r *http.Request, d *domain, lk *lookup) bool {
+	defer lk.release()
+	f, leader := s.flights.join(lk.key)
+	var res *fillResult
+	if leader {
+		res = s.leadFill(r, d, lk, f)
+	} else {
+		s.stats.Coalesced.Add(1)
+		select {
+		case <-f.done:
+		case <-r.Context().Done():
+			return true
+		}
+		res = f.res
+		if res.pass || !res.matches(r.Header) {
+			return false
+		}
+	}
+	cs := httpcache.Status{Fwd: lk.fwd, FwdStatus: res.fwdStatus, Stored: res.stored, Collapsed: !leader}
+	if res.err != nil {
+		s.serveError(w, r, d, lk, res.err, cs)
+		return true
+	}
+	if res.notModified {
+		if lk.obj == nil {
+			return false // revalidated someone else's copy; ours is gone: look again
+		}
+		lk.m = res.m
+		cs.Fwd, cs.TTL, cs.HasTTL = "stale", res.m.remaining(s.now()), true
+		s.serveStored(w, r, lk, cs)
+		return true
+	}
+	if res.m.kind == kindObject && res.stored {
+		cs.TTL, cs.HasTTL = res.m.remaining(s.now()), true
+	}
+	if lk.obj != nil {
+		cs.Fwd = "stale"
+	}
+	s.serveResult(w, r, res, cs, leader)
+	return true
+}
+
+// leadFill runs the fill of a key this request leads. It first looks again: a fill that ended
+// between our lookup and our join has already stored what we need.
+func (s *Server) leadFill(r *http.Request, d *domain, lk *lookup, f *flight) *fillResult {
+	if again := s.find(lk.primary, r.Header); again.obj != nil && again.m.kind == kindObject &&
+		again.m.fresh(s.now()) && !again.m.noCache {
+		res := &fillResult{m: again.m, obj: again.obj, size: again.obj.Size(), fromCache: true}
+		s.flights.finish(lk.key, f, res)
+		return res
+	} else {
+		again.release()
+	}
+	req, cancel := s.originRequest(r, d, lk)
+	res := s.fill(d, req, cancel, lk)
+	s.flights.finish(lk.key, f, res)
+	return res
+}
+
+// revalidateInBackground refreshes a stale object while the stale copy is served
+// (stale-while-revalidate). At most one revalidation per key runs at a time.
+func (s *Server) revalidateInBackground(r *http.Request, d *domain, lk lookup) {
+	f, leader := s.flights.join(lk.key)
+	if !leader {
+		return
+	}
+	bg := lookup{primary: lk.primary, key: lk.key, m: lk.m, fwd: lk.fwd}
+	req, cancel := s.originRequest(r, d, &bg)
+	go func() {
+		res := s.fill(d, req, cancel, &bg)
+		s.flights.finish(bg.key, f, res)
+		res.closeUnshared()
+	}()
+}
+
+// staleAllowed says whether a stale object may stand in for a failed origin: never after
+// must-revalidate; within the response's stale-if-error, or the domain's outage window.
+func (s *Server) staleAllowed(m *meta, d *domain, now time.Time) bool {
+	if m == nil || m.kind != kindObject || m.mustReval {
+		return false
+	}
+	over := -m.remaining(now)
+	return over < m.sie || over < d.cfg.Cache.StaleIfOriginDown.D()
+}

@@ -1,0 +1,97 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// Start binds the configured listeners and serves them in the background. Binding happens
+// before Start returns, so a caller can print the addresses (":0" picks a free port).
+func (s *Server) Start() error {
+	sc := s.cfg.Server
+	mk := func() *http.Server {
+		return &http.Server{
+			Handler:           s,
+			ReadHeaderTimeout: sc.ReadHeaderTimeout.D(),
+			ReadTimeout:       sc.ReadTimeout.D(),
+			WriteTimeout:      sc.WriteTimeout.D(),
+			IdleTimeout:       sc.IdleTimeout.D(),
+			MaxHeaderBytes:    int(sc.MaxHeaderBytes),
+			// Handshake failures and client resets are routine on a public edge: debug level.
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+	}
+	if l := s.cfg.Listen; l != "" && l != "off" {
+		ln, err := net.Listen("tcp", l)
+		if err != nil {
+			return err
+		}
+		srv := mk()
+		s.servers = append(s.servers, srv)
+		s.addrs = append(s.addrs, ln.Addr().String())
+		s.serve(func() error { return srv.Serve(ln) })
+	}
+	if l := s.cfg.TLSListen; l != "" {
+		ln, err := net.Listen("tcp", l)
+		if err != nil {
+			s.Shutdown(context.Background())
+			return err
+		}
+		srv := mk()
+		srv.TLSConfig = &tls.Config{
+			GetCertificate: s.certificate,
+			MinVersion:     tls.VersionTLS12,
+			NextProtos:     []string{"h2", "http/1.1"},
+		}
+		s.servers = append(s.servers, srv)
+		s.tlsAddr = ln.Addr().String()
+		s.serve(func() error { return srv.ServeTLS(ln, "", "") })
+	}
+	return nil
+}
+
+func (s *Server) serve(run func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("listener stopped", "err", err)
+		}
+	}()
+}
+
+// Addr is the bound plain-HTTP address ("" when off); TLSAddr the HTTPS one.
+func (s *Server) Addr() string {
+	if len(s.addrs) == 0 {
+		return ""
+	}
+	return s.addrs[0]
+}
+
+func (s *Server) TLSAddr() string { return s.tlsAddr }
+
+// Shutdown stops accepting, lets in-flight requests finish until ctx is done, then closes.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range s.servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			srv.Close()
+		}
+	}
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// listeners holds what Start created.
+type listeners struct {
+	servers []*http.Server
+	addrs   []string
+	tlsAddr string
+	wg      sync.WaitGroup
+}

@@ -1,0 +1,70 @@
+package edge
+
+import (
+	"net/http"
+
+	"github.com/pixcdn/pixcdn/internal/httpcache"
+)
+
+// pass forwards a request the cache does not answer (unsafe methods, bypass rules) and, after
+// a successful unsafe method, invalidates what RFC 9111 4.4 says it invalidates.
+func (s *Server) pass(w http.ResponseWriter, r *http.Request, d *domain, fwd string) {
+	req := s.forwardRequest(r.Context(), r, r.Method)
+	if r.Body != nil && r.Body != http.NoBody {
+		req.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		req.ContentLength = r.ContentLength
+	}
+	status, header := s.proxy(w, r, d, req, httpcache.Status{Fwd: fwd})
+	if status != 0 && httpcache.InvalidatesOn(r.Method, status) {
+		for _, target := range httpcache.InvalidationTargets(r.Host, r.URL, header) {
+			s.invalidate(d, target)
+		}
+	}
+}
+
+// passGet asks the origin directly for a GET or HEAD the cache will not store, keeping the
+// client's conditional and range headers for the origin to answer.
+func (s *Server) passGet(w http.ResponseWriter, r *http.Request, d *domain, fwd, detail string) {
+	s.proxy(w, r, d, s.forwardRequest(r.Context(), r, r.Method), httpcache.Status{Fwd: fwd, Detail: detail})
+}
+
+// proxy sends req and streams the answer back; it returns the origin's status and header,
+// status 0 when the origin could not be asked.
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *http.Request, cs httpcache.Status) (int, http.Header) {
+	s.stats.OriginFetches.Add(1)
+	resp, err := d.origin.Fetch(req)
+	if err != nil {
+		s.stats.OriginErrors.Add(1)
+		status, reason := statusFor(err)
+		cs.Detail = reason
+		s.writeError(w, status, reason, cs)
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	httpcache.RemoveHopByHop(resp.Header)
+	resp.Header["Via"] = append(resp.Header["Via"], s.via)
+	cs.FwdStatus = resp.StatusCode
+	h := w.Header()
+	for k, vs := range resp.Header {
+		h[k] = vs
+	}
+	h.Set("Cache-Status", string(cs.Append(nil, s.nodeName)))
+	w.WriteHeader(resp.StatusCode)
+	if r.Method != http.MethodHead {
+		s.copyOut(w, resp.Body)
+	}
+	return resp.StatusCode, resp.Header
+}
+
+// invalidate drops the stored object of a path ("/p" or "/p?q") of a domain. Dropping the key
+// of the URL also orphans its Vary variants: they are found only through it.
+func (s *Server) invalidate(d *domain, target string) {
+	path, query := target, ""
+	for i := 0; i < len(target); i++ {
+		if target[i] == '?' {
+			path, query = target[:i], target[i+1:]
+			break
+		}
+	}
+	s.store.Delete(d.keyer.key(path, query))
+}
