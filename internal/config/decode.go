@@ -16,7 +16,7 @@ import (
 // maxNodes bounds the nodes one document may expand to, so a small file of nested aliases (a
 // "billion laughs") cannot make decoding take unbounded time or memory. Real configurations,
 // even with thousands of domains, stay far below it.
-const maxNodes = 1 << 20
+var maxNodes = 1 << 20 // a var so tests can lower it
 
 // defaulter is implemented by the structs that have defaults. The decoder calls setDefaults on
 // every struct it creates (a list item, a pointer) before filling it from the document, so a key

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole pixcdn test suite: vet, then every package's tests with the race detector
+# (fuzz targets run their seed corpora). Installs what is missing first: a Go toolchain, a C
+# compiler for the race detector, and the pinned S3 server the origin tests start.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_go
+ensure_cc
+ensure_versitygw
+export PATH="$(go env GOPATH)/bin:$PATH"
+say "go vet"
+go vet ./...
+say "go test -race"
+go test -race -count=1 -timeout 15m "$@" ./...
