@@ -34,7 +34,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pixcdn demo:", err)
 		return 1
 	}
-	return serveUntilSignal(cfg, stdout, stderr, func(srv *edge.Server) {
+	return serveUntilSignal(cfg, stderr, func(srv *edge.Server) {
 		base := "http://" + browsable(srv.Addr())
 		fmt.Fprintf(stdout, `
 pixcdn demo is running. Open:

@@ -66,7 +66,7 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	return serveUntilSignal(cfg, stdout, stderr, nil)
+	return serveUntilSignal(cfg, stderr, nil)
 }
 
 // config writes the one-line start as a configuration document and parses it, so that it is
@@ -128,14 +128,25 @@ func (o *oneLine) s3YAML(u *url.URL) string {
 	if endpoint == "" {
 		endpoint = "https://s3." + region + ".amazonaws.com"
 	}
+	prefix := strings.Trim(u.Path, "/") // s3://bucket/static serves keys "static/..."
+	if prefix != "" {
+		prefix += "/"
+	}
 	return fmt.Sprintf("      s3:\n        endpoint: %q\n        bucket: %q\n        region: %q\n        prefix: %q\n        path_style: %v\n        access_key: %q\n        secret_key: %q\n        session_token: %q\n",
-		endpoint, u.Host, region, strings.TrimPrefix(u.Path, "/"), pathStyle,
+		endpoint, u.Host, region, prefix, pathStyle,
 		env(o.s3Access, "AWS_ACCESS_KEY_ID"), env(o.s3Secret, "AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
 }
 
-// serveUntilSignal runs an edge (and its admin listener) until SIGINT or SIGTERM, then stops
-// gracefully and closes the store. ready, when set, is called with the running server.
-func serveUntilSignal(cfg *config.Config, stdout, stderr io.Writer, ready func(*edge.Server)) int {
+// serveUntilSignal runs an edge until SIGINT or SIGTERM.
+func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(*edge.Server)) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, stderr, ready)
+}
+
+// serve runs an edge (and its admin listener) until ctx is done, then stops gracefully and
+// closes the store. ready, when set, is called with the running server.
+func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(*edge.Server)) int {
 	log := newLogger(cfg.Log, stderr)
 	st, err := store.Open(storeConfig(cfg, log))
 	if err != nil {
@@ -165,8 +176,6 @@ func serveUntilSignal(cfg *config.Config, stdout, stderr io.Writer, ready func(*
 	if ready != nil {
 		ready(srv)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())

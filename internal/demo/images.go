@@ -16,26 +16,38 @@ func landscape(w, h int, seed float64) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	horizon := 0.62
 	sunX, sunY := 0.68+0.1*math.Sin(seed), 0.28
+	// The ridges depend on x alone: compute their heights once per column.
+	ridges := make([][3]float64, w)
+	for x := range ridges {
+		fx := float64(x) / float64(w)
+		for layer := range 3 {
+			ridges[x][layer] = horizon - 0.08 - 0.07*float64(2-layer) + 0.06*fbm(fx*3+float64(layer)*7+seed, seed+float64(layer))
+		}
+	}
 	for y := 0; y < h; y++ {
 		fy := float64(y) / float64(h)
 		for x := 0; x < w; x++ {
 			fx := float64(x) / float64(w)
 			var r, g, b float64
-			if fy < horizon {
-				r, g, b = sky(fx, fy, sunX, sunY, seed)
-				for layer := 0; layer < 3; layer++ {
-					ridge := horizon - 0.08 - 0.07*float64(2-layer) + 0.06*fbm(fx*3+float64(layer)*7+seed, seed+float64(layer))
-					if fy > ridge {
-						shade := 0.25 + 0.18*float64(layer)
-						n := fbm(fx*40+seed, fy*40)
-						r, g, b = shade*60+20*n, shade*90+30*n, shade*70+25*n
-					}
-				}
-			} else {
-				// Water: the mirrored scene, darker, with ripples.
+			switch {
+			case fy >= horizon:
+				// Water: the mirrored sky, darker, with ripples.
 				my := 2*horizon - fy + 0.004*math.Sin(fy*400+fx*30)
 				r, g, b = sky(fx, my, sunX, sunY, seed)
 				r, g, b = r*0.55+10, g*0.6+20, b*0.7+30
+			case fy > ridges[x][0] || fy > ridges[x][1] || fy > ridges[x][2]:
+				layer := 0
+				for l := 2; l >= 0; l-- {
+					if fy > ridges[x][l] {
+						layer = l
+						break
+					}
+				}
+				shade := 0.25 + 0.18*float64(layer)
+				n := fbm(fx*40+seed, fy*40)
+				r, g, b = shade*60+20*n, shade*90+30*n, shade*70+25*n
+			default:
+				r, g, b = sky(fx, fy, sunX, sunY, seed)
 			}
 			grain := (hash(float64(x), float64(y), seed) - 0.5) * 10
 			img.SetRGBA(x, y, color.RGBA{clamp(r + grain), clamp(g + grain), clamp(b + grain), 255})
@@ -78,9 +90,13 @@ func valueNoise(x, y float64) float64 {
 
 func smooth(t float64) float64 { return t * t * (3 - 2*t) }
 
+// hash maps a lattice point to [0, 1) with integer mixing (cheaper than the classic sin trick).
 func hash(x, y, z float64) float64 {
-	v := math.Sin(x*127.1+y*311.7+z*74.7) * 43758.5453
-	return v - math.Floor(v)
+	h := uint64(int64(x))*0x9E3779B97F4A7C15 ^ uint64(int64(y))*0xC2B2AE3D27D4EB4F ^ math.Float64bits(z)
+	h ^= h >> 31
+	h *= 0xBF58476D1CE4E5B9
+	h ^= h >> 29
+	return float64(h>>11) / (1 << 53)
 }
 
 func clamp(v float64) uint8 {

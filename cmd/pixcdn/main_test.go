@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pixcdn/pixcdn/internal/config"
+	"github.com/pixcdn/pixcdn/internal/demo"
+	"github.com/pixcdn/pixcdn/internal/edge"
+	"github.com/pixcdn/pixcdn/internal/origin/s3test"
+)
+
+func TestUsageAndVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage:") {
+		t.Fatalf("no args: %d %q", code, errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "pixcdn ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	if code := run([]string{"nope"}, &out, &errb); code != 2 {
+		t.Fatalf("unknown command: %d", code)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("domains:\n  - name: example.com\n    origin:\n      root: "+dir+"\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("domains:\n  - name: example.com\n    origin:\n      servers:\n        - url: ftp://x\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"config", "check", good}, &out, &errb); code != 0 || !strings.Contains(out.String(), "ok") {
+		t.Fatalf("good: %d %q %q", code, out.String(), errb.String())
+	}
+	errb.Reset()
+	code := run([]string{"config", "check", bad}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), bad+":5: domains[0].origin.servers[0].url") {
+		t.Fatalf("bad: %d %q", code, errb.String())
+	}
+}
+
+// runEdge serves cfg until the test ends and returns the edge's base URL.
+func runEdge(t *testing.T, cfg *config.Config) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *edge.Server, 1)
+	done := make(chan int, 1)
+	go func() { done <- serve(ctx, cfg, io.Discard, func(s *edge.Server) { ready <- s }) }()
+	var srv *edge.Server
+	select {
+	case srv = <-ready:
+	case code := <-done:
+		t.Fatalf("edge exited with %d", code)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("edge exited with %d", code)
+		}
+	})
+	return "http://" + srv.Addr()
+}
+
+func fetch(t *testing.T, url string) (string, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Host = "any-host.example" // the one-line start serves every Host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b), resp.Header.Get("Cache-Status")
+}
+
+func TestOneLineDirectoryOrigin(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "hello.txt"), []byte("from disk"), 0o644)
+	o := oneLine{origin: root, listen: "127.0.0.1:0", cacheDir: t.TempDir()}
+	cfg, err := o.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runEdge(t, cfg)
+	if body, cs := fetch(t, base+"/hello.txt"); body != "from disk" || !strings.Contains(cs, "stored") {
+		t.Fatalf("%q %q", body, cs)
+	}
+}
+
+func TestOneLineHTTPOriginSendsOriginHost(t *testing.T) {
+	var seenHost string
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seenHost = r.Host
+		w.Write([]byte("ok"))
+	}))
+	defer origin.Close()
+	srv := origin.URL
+	ol := oneLine{origin: srv, listen: "127.0.0.1:0"}
+	cfg, err := ol.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runEdge(t, cfg)
+	fetch(t, base+"/x")
+	if !strings.HasPrefix(srv, "http://"+seenHost) {
+		t.Fatalf("origin saw Host %q, want the origin's own %s", seenHost, srv)
+	}
+}
+
+func TestOneLineS3Origin(t *testing.T) {
+	bin, err := s3test.Binary()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	s3, err := s3test.Start(bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	ctx := context.Background()
+	if err := s3.CreateBucket(ctx, "media"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.PutObject(ctx, "media", "site/logo.svg", []byte("<svg/>"), http.Header{"Content-Type": {"image/svg+xml"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", s3.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3.SecretKey)
+	ol := oneLine{origin: "s3://media/site", listen: "127.0.0.1:0", s3Endpoint: s3.Endpoint}
+	cfg, err := ol.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runEdge(t, cfg)
+	if body, cs := fetch(t, base+"/logo.svg"); body != "<svg/>" || !strings.Contains(cs, "stored") {
+		t.Fatalf("%q %q", body, cs)
+	}
+	if _, cs := fetch(t, base+"/logo.svg"); !strings.Contains(cs, "hit") {
+		t.Fatalf("second request: %q", cs)
+	}
+}
+
+func TestDemoServesSiteAndCaches(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site")
+	for _, im := range demo.Images { // stand-ins: painting is tested in internal/demo
+		p := filepath.Join(site, filepath.FromSlash(im.Name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("jpeg stand-in"), 0o644)
+	}
+	if err := demo.WriteSite(site); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(demo.Config("127.0.0.1:0", site, filepath.Join(dir, "cache")), "(demo)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runEdge(t, cfg)
+	for _, p := range []string{"/", "/style.css", "/app.js", "/" + demo.Images[0].Name} {
+		if _, cs := fetch(t, base+p); !strings.Contains(cs, "fwd=uri-miss") {
+			t.Fatalf("first load of %s: %q", p, cs)
+		}
+		if _, cs := fetch(t, base+p); !strings.Contains(cs, "hit") {
+			t.Fatalf("second load of %s: %q", p, cs)
+		}
+	}
+	page, _ := fetch(t, base+"/")
+	if !strings.Contains(page, "/style.css") || !strings.Contains(page, demo.Images[0].Name) {
+		t.Fatal("page does not reference its assets")
+	}
+}
