@@ -373,7 +373,15 @@ func (r *follower) Read(p []byte) (int, error) {
 	}
 	bf := blockFile{r: w.f, dataOff: w.dataOff, bodyLen: w.flushed}
 	w.mu.Unlock()
-	return r.readFile(p, bf)
+	n, err := r.readFile(p, bf)
+	if err != nil {
+		w.mu.Lock()
+		if w.state == aborted { // Abort closed the file under the read
+			err = fmt.Errorf("%w: %w", ErrAborted, err)
+		}
+		w.mu.Unlock()
+	}
+	return n, err
 }
 
 // readFile serves p from the whole blocks already on file, verifying each.
