@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -36,6 +35,7 @@ type Server struct {
 	store   *store.Cache
 	routes  atomic.Pointer[routes]
 	flights flights
+	memo    metaMemo
 	stats   Stats
 
 	// Request limits, fixed at New.
@@ -93,6 +93,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		nodeName:    cfg.NodeName,
 		via:         "1.1 " + cfg.NodeName,
 		cfg:         cfg,
+		memo:        newMetaMemo(),
 	}
 	rt, err := buildRoutes(cfg, opt.Origins)
 	if err != nil {
@@ -164,10 +165,7 @@ func (rt *routes) lookup(host string) *domain {
 }
 
 func (rt *routes) lookupNamed(host string) *domain {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(host, ".")
+	host = strings.TrimSuffix(stripPort(host), ".")
 	if d := rt.exact[host]; d != nil {
 		return d
 	}
@@ -181,6 +179,25 @@ func (rt *routes) lookupNamed(host string) *domain {
 		return rt.wildcard[rest]
 	}
 	return nil
+}
+
+// stripPort removes a ":port" suffix ("[::1]:80" → "::1") without net.SplitHostPort's
+// allocation on hosts that have no port.
+func stripPort(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 {
+		return host
+	}
+	if strings.HasPrefix(host, "[") {
+		if j := strings.LastIndexByte(host, ']'); j > 0 {
+			return host[1:j]
+		}
+		return host
+	}
+	if strings.IndexByte(host, ':') != i {
+		return host // a bare IPv6 address
+	}
+	return host[:i]
 }
 
 func hasUpper(s string) bool {

@@ -70,7 +70,7 @@ func (s *Server) get(key string) (*store.Object, *meta) {
 	if !ok {
 		return nil, nil
 	}
-	m, err := decodeMeta(obj.Meta())
+	m, err := s.memo.decode(key, obj.Meta())
 	if err != nil {
 		obj.Release()
 		s.store.Delete(key)
@@ -98,11 +98,13 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 			case m.kind == kindObject && m.fresh(now) && !m.noCache:
 				s.stats.Hits.Add(1)
 				s.serveStored(w, r, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true})
+				lk.release()
 				return
 			case m.kind == kindObject && !m.mustReval && !m.noCache && -m.remaining(now) < m.swr:
 				s.stats.Stale.Add(1)
 				s.revalidateInBackground(r, d, lk)
 				s.serveStored(w, r, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
+				lk.release()
 				return
 			}
 			if m.kind != kindObject {

@@ -51,7 +51,7 @@ type testOrigin struct {
 	last  *http.Request
 }
 
-func newTestOrigin(t *testing.T, clk *clock, h http.HandlerFunc) *testOrigin {
+func newTestOrigin(t testing.TB, clk *clock, h http.HandlerFunc) *testOrigin {
 	o := &testOrigin{clock: clk, h: h}
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.hits.Add(1)
@@ -80,7 +80,7 @@ func (o *testOrigin) lastRequest() *http.Request {
 
 // harness is an edge on a real listener in front of a test origin.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *clock
 	origin *testOrigin
 	edge   *Server
@@ -97,7 +97,7 @@ type harnessOpt struct {
 	timeout    string // origin response_timeout; default 2s
 }
 
-func newHarness(t *testing.T, h http.HandlerFunc, opt harnessOpt) *harness {
+func newHarness(t testing.TB, h http.HandlerFunc, opt harnessOpt) *harness {
 	t.Helper()
 	clk := newClock()
 	o := newTestOrigin(t, clk, h)
@@ -211,7 +211,7 @@ func (hs *harness) try(method, path string, body io.Reader, extra ...string) res
 
 // waitFor polls cond (state the test cannot be notified of, such as a background fill in the
 // edge) until it holds, failing after a generous deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,8 @@ type meta struct {
 	swr, sie     time.Duration
 	varyFields   []string // kindVary: the fields; kindObject: the fields it varied on
 	header       http.Header
+
+	hit atomic.Pointer[hitHeaders] // formatted hit headers for the current second
 }
 
 var errBadMeta = errors.New("edge: malformed cache metadata")

@@ -54,10 +54,16 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, m *meta, src bo
 	for k, vs := range m.header {
 		h[k] = vs
 	}
-	if cached {
-		h["Age"] = []string{strconv.FormatInt(int64(max(m.age(s.now()), 0)/time.Second), 10)}
+	var plain *hitHeaders
+	if cs.Hit && cs.Detail == "" && src.size >= 0 {
+		plain = m.plainHitHeaders(s.now(), src.size, s.nodeName)
+		h["Age"], h["Cache-Status"] = plain.age, plain.cacheStatus
+	} else {
+		if cached {
+			h["Age"] = []string{strconv.FormatInt(int64(max(m.age(s.now()), 0)/time.Second), 10)}
+		}
+		h["Cache-Status"] = []string{string(cs.Append(make([]byte, 0, 96), s.nodeName))}
 	}
-	h["Cache-Status"] = []string{string(cs.Append(make([]byte, 0, 96), s.nodeName))}
 	status, off, n := m.status, int64(0), src.size
 	if status == http.StatusOK {
 		if hasConditional(r.Header) {
@@ -89,7 +95,10 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, m *meta, src bo
 			}
 		}
 	}
-	if n >= 0 && status != http.StatusNoContent && status != http.StatusNotModified {
+	switch {
+	case plain != nil && n == src.size:
+		h["Content-Length"] = plain.contentLength
+	case n >= 0 && status != http.StatusNoContent && status != http.StatusNotModified:
 		h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	}
 	w.WriteHeader(status)

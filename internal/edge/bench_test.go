@@ -1,0 +1,75 @@
+package edge
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// discardWriter is a ResponseWriter that keeps nothing but reuses its header map, as net/http
+// does not: what the benchmark counts is the edge's own work.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) WriteHeader(s int)   { w.status = s }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
+}
+
+func (w *discardWriter) reset() {
+	clear(w.h)
+	w.status, w.n = 0, 0
+}
+
+// hitSetup fills the cache with one object of size n and returns a request that hits it.
+func hitSetup(tb testing.TB, n int) (*Server, *http.Request) {
+	hs := newHarness(tb, static(strings.Repeat("x", n), "Cache-Control: max-age=3600", "Content-Type: text/plain", `ETag: "b1"`), harnessOpt{})
+	if r := hs.get("/obj"); r.StatusCode != 200 {
+		tb.Fatalf("fill: %d", r.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://example.com/obj", nil)
+	req.RequestURI = "/obj"
+	req.RemoteAddr = "127.0.0.1:5000"
+	return hs.edge, req
+}
+
+func benchHit(b *testing.B, n int) {
+	e, req := hitSetup(b, n)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.SetBytes(int64(n))
+	for b.Loop() {
+		w.reset()
+		e.ServeHTTP(w, req)
+	}
+	if w.status != 200 || w.n != n || !strings.Contains(w.h.Get("Cache-Status"), "hit") {
+		b.Fatalf("not a hit: %d %d %v", w.status, w.n, w.h)
+	}
+}
+
+func BenchmarkHit1K(b *testing.B)  { benchHit(b, 1<<10) }
+func BenchmarkHit20K(b *testing.B) { benchHit(b, 20<<10) }
+
+// TestHitAllocs guards the hit path's allocation count.
+const maxHitAllocs = 2 // the cache key; everything else is reused
+
+func TestHitAllocs(t *testing.T) {
+	e, req := hitSetup(t, 1024)
+	w := &discardWriter{h: http.Header{}}
+	allocs := testing.AllocsPerRun(200, func() {
+		w.reset()
+		e.ServeHTTP(w, req)
+	})
+	if w.status != 200 {
+		t.Fatalf("status %d", w.status)
+	}
+	t.Logf("allocations per hit: %.0f", allocs)
+	if allocs > maxHitAllocs {
+		t.Fatalf("a cache hit allocates %.0f times, budget %d", allocs, maxHitAllocs)
+	}
+}
