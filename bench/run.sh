@@ -232,7 +232,8 @@ start_nginx() {
 	EOF
 	cp "$dir/nginx.conf" "$RAW/nginx-$MEASURE.conf"
 	"$(nginx_bin)" -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$RAW/nginx-$MEASURE.log" 2>&1 &
-	PIDS+=($!)
+	NGINX_PID=$!
+	PIDS+=("$NGINX_PID")
 	NGINX="http://127.0.0.1:$port"
 	wait_http "$NGINX/__nginx_ok"
 }
@@ -275,20 +276,51 @@ check_hit() {
 	echo "- $name $url warmed: \`$(grep -iE '^(x-)?cache-status' <<<"$hdr")\`"
 }
 
-# wrk_round OBJ NAME BASE ROUND: one wrk run; appends a TSV line to $WORK/hit.tsv.
+# cpu_jiffies: busy and total CPU time of the machine (all CPUs), in clock ticks.
+cpu_jiffies() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $2 + $3 + $4 + $7 + $8 + $9, t }' /proc/stat; }
+
+# proc_jiffies PID...: user+system CPU ticks of those processes (all their threads).
+proc_jiffies() {
+	local pid t=0 v
+	for pid; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) && t=$((t + v))
+	done
+	echo "$t"
+}
+
+# server_pids NAME: the processes serving the measured requests.
+server_pids() {
+	case $1 in
+	pixcdn) echo "$PIXCDN_PID" ;;
+	nginx) echo "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true) ;;
+	esac
+}
+
+# wrk_round OBJ NAME BASE ROUND: one wrk run; appends a TSV line to $WORK/hit.tsv. Besides wrk's
+# numbers it records how much CPU went to neither wrk nor the server ("other" %, of both CPUs):
+# the disturbance from whatever else ran on the machine meanwhile.
 wrk_round() {
-	local obj=$1 name=$2 base=$3 round=$4 raw before after res
+	local obj=$1 name=$2 base=$3 round=$4 raw before after res pids b0 t0 b1 t1 s0 s1 wrk_s other
 	raw="$RAW/wrk-$obj-$name-$round.txt"
+	pids=$(server_pids "$name")
 	before=$(origin_count "/obj/$obj")
-	timeout 120 wrk -t2 -c64 -d"$DURATION" --latency -s "$BENCH/wrk/report.lua" "$base/obj/$obj" >"$raw" 2>&1 ||
+	read -r b0 t0 < <(cpu_jiffies)
+	s0=$(proc_jiffies $pids)
+	local TIMEFORMAT='%U %S'
+	{ time timeout 120 wrk -t2 -c64 -d"$DURATION" --latency -s "$BENCH/wrk/report.lua" "$base/obj/$obj" >"$raw" 2>&1; } 2>"$WORK/wrk.time" ||
 		die "wrk failed: $(cat "$raw")"
+	s1=$(proc_jiffies $pids)
+	read -r b1 t1 < <(cpu_jiffies)
 	after=$(origin_count "/obj/$obj")
+	wrk_s=$(awk '{ print $1 + $2 }' "$WORK/wrk.time")
+	other=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v s=$((s1 - s0)) -v w="$wrk_s" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { o = (b - s - w * hz) / t * 100; printf "%.0f", (o < 0 ? 0 : o) }')
 	res=$(grep '^RESULT ' "$raw") || die "no RESULT line in $raw"
 	# RESULT requests=.. duration_us=.. rps=.. p50_us=.. p99_us=.. max_us=.. errors=.. status_errors=.. bytes=..
 	eval "local ${res#RESULT }"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$obj" "$name" "$round" "$rps" "$p50_us" "$p99_us" \
-		"$errors" "$status_errors" "$((after - before))" >>"$WORK/hit.tsv"
-	echo "  $obj $name round $round: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, origin +$((after - before))" >&2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$obj" "$name" "$round" "$rps" "$p50_us" "$p99_us" \
+		"$errors" "$status_errors" "$((after - before))" "$other" >>"$WORK/hit.tsv"
+	echo "  $obj $name round $round: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, origin +$((after - before)), other CPU ${other}%" >&2
 }
 
 # col FILE OBJ NAME FIELD: the values of one column for one object and server.
@@ -296,9 +328,11 @@ col() { awk -F'\t' -v o="$2" -v n="$3" -v f="$4" '$1 == o && $2 == n { print $f 
 
 hit_tables() {
 	local tsv=$WORK/hit.tsv obj px ng pxp50 pxp99 ngp50 ngp99 ratio goal ratio_ok p99_ok
-	echo "| object | server | round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests during run |"
-	echo "|---|---|---|---|---|---|---|---|---|"
-	awk -F'\t' '{ printf "| %s | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s |\n", $1, $2, $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9 }' "$tsv"
+	echo "| object | server | round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests during run | other CPU % |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $10 }' "$tsv"
+	echo
+	echo "\"other CPU %\": share of both CPUs busy outside wrk and the measured server during the run (other engineers' builds and tests); near 0 means an undisturbed run."
 	echo
 	echo "Median of $ROUNDS rounds (median of each column; with 2 rounds, their mean):"
 	echo
@@ -437,24 +471,20 @@ cmd_rss() {
 
 cmd_rebuild() {
 	MEASURE=rebuild
-	local filter
-	filter=$(grep -hoE 'func (Test|Benchmark)[A-Za-z0-9_]*' "$ROOT"/internal/store/*_test.go 2>/dev/null |
-		grep -i rebuild | grep -E 'Million|1M|Bench' | sed 's/^func //' | paste -sd'|' || true)
-	if ! grep -qs PIXCDN_BENCH_REBUILD "$ROOT"/internal/store/*_test.go || [ -z "$filter" ]; then
-		echo "## 4. Disk-tier rebuild" | out
-		echo "internal/store has no PIXCDN_BENCH_REBUILD test or benchmark yet: not measured." | out
+	local test=TestRebuildMillion
+	echo "## 4. Disk-tier rebuild (1M objects)" | out
+	echo | out
+	if ! grep -qs "func $test(" "$ROOT"/internal/store/*_test.go; then
+		echo "internal/store has no $test: not measured." | out
 		return 0
 	fi
 	{
-		echo "## 4. Disk-tier rebuild (1M objects)"
-		echo
-		echo "\`PIXCDN_BENCH_REBUILD=1 go test -run '^($filter)\$' -bench '^($filter)\$' -benchtime 1x -v -timeout 30m ./internal/store/\`; load average before: $(loadavg)."
+		echo "\`PIXCDN_BENCH_REBUILD=1 go test -run '^$test\$' -v -timeout 30m ./internal/store/\` (writes ~1.2 GB in a temp dir); load average before: $(loadavg)."
 		echo
 		echo '```'
 	} | out
-	(cd "$ROOT" && PIXCDN_BENCH_REBUILD=1 timeout 1800 go test -run "^($filter)\$" -bench "^($filter)\$" -benchtime 1x \
-		-v -timeout 30m ./internal/store/ 2>&1) | tee "$RAW/rebuild.txt" |
-		grep -vE '^=== (RUN|PAUSE|CONT)' | out
+	(cd "$ROOT" && PIXCDN_BENCH_REBUILD=1 timeout 1900 go test -run "^$test\$" -v -timeout 30m ./internal/store/ 2>&1) |
+		tee "$RAW/rebuild.txt" | grep -vE '^=== (RUN|PAUSE|CONT)' | out
 	{
 		echo '```'
 		echo

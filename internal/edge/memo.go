@@ -50,7 +50,7 @@ func (mm *metaMemo) decode(key string, raw []byte) (*meta, error) {
 // hitHeaders are the per-response header values of a plain hit, kept on the meta while they
 // stay the same (Age and ttl change once a second), so most hits format nothing.
 type hitHeaders struct {
-	ageSec, ttlSec, size int64
+	ageSec, ttlSec, size            int64
 	age, cacheStatus, contentLength []string
 }
 
