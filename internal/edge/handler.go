@@ -132,6 +132,9 @@ func (s *Server) fillAndServe(w http.ResponseWriter, r *http.Request, d *domain,
 	var res *fillResult
 	if leader {
 		res = s.leadFill(r, d, lk, f)
+		if !res.fromCache {
+			s.stats.Misses.Add(1)
+		}
 	} else {
 		s.stats.Coalesced.Add(1)
 		select {

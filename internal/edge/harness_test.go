@@ -95,6 +95,7 @@ type harnessOpt struct {
 	cacheYAML  string // extra YAML under cache: (indented 2 spaces)
 	diskDir    string // "" = memory only
 	timeout    string // origin response_timeout; default 2s
+	servers    string // more entries under origin.servers (indented 8 spaces)
 }
 
 func newHarness(t testing.TB, h http.HandlerFunc, opt harnessOpt) *harness {
@@ -121,8 +122,8 @@ func (hs *harness) start(opt harnessOpt) {
     origin:
       servers:
         - url: %q
-      response_timeout: %s
-%s`, cache, hs.origin.srv.URL, cmp.Or(opt.timeout, "2s"), opt.domainYAML)
+%s      response_timeout: %s
+%s`, cache, hs.origin.srv.URL, opt.servers, cmp.Or(opt.timeout, "2s"), opt.domainYAML)
 	cfg, err := config.Parse([]byte(doc), "test.yaml")
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, doc)

@@ -9,6 +9,10 @@ import (
 // pass forwards a request the cache does not answer (unsafe methods, bypass rules) and, after
 // a successful unsafe method, invalidates what RFC 9111 4.4 says it invalidates.
 func (s *Server) pass(w http.ResponseWriter, r *http.Request, d *domain, fwd string) {
+	if s.maxBody > 0 && r.ContentLength > s.maxBody {
+		s.writeError(w, http.StatusRequestEntityTooLarge, "request-body-too-large", httpcache.Status{Fwd: fwd})
+		return
+	}
 	req := s.forwardRequest(r.Context(), r, r.Method)
 	if r.Body != nil && r.Body != http.NoBody {
 		req.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
