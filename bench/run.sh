@@ -318,9 +318,11 @@ wrk_round() {
 	res=$(grep '^RESULT ' "$raw") || die "no RESULT line in $raw"
 	# RESULT requests=.. duration_us=.. rps=.. p50_us=.. p99_us=.. max_us=.. errors=.. status_errors=.. bytes=..
 	eval "local ${res#RESULT }"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$obj" "$name" "$round" "$rps" "$p50_us" "$p99_us" \
-		"$errors" "$status_errors" "$((after - before))" "$other" >>"$WORK/hit.tsv"
-	echo "  $obj $name round $round: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, origin +$((after - before)), other CPU ${other}%" >&2
+	local cpu_us
+	cpu_us=$(awk -v s=$((s1 - s0)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", s / hz * 1e6 / n }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$obj" "$name" "$round" "$rps" "$p50_us" "$p99_us" \
+		"$errors" "$status_errors" "$((after - before))" "$other" "$cpu_us" >>"$WORK/hit.tsv"
+	echo "  $obj $name round $round: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, origin +$((after - before)), other CPU ${other}%, server ${cpu_us} CPU-us/req" >&2
 }
 
 # col FILE OBJ NAME FIELD: the values of one column for one object and server.
@@ -328,10 +330,11 @@ col() { awk -F'\t' -v o="$2" -v n="$3" -v f="$4" '$1 == o && $2 == n { print $f 
 
 hit_tables() {
 	local tsv=$WORK/hit.tsv obj px ng pxp50 pxp99 ngp50 ngp99 ratio goal ratio_ok p99_ok
-	echo "| object | server | round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests during run | other CPU % |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
-	awk -F'\t' '{ printf "| %s | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $10 }' "$tsv"
+	echo "| object | server | round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests during run | server CPU µs/req | other CPU % |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $11, $10 }' "$tsv"
 	echo
+	echo "\"server CPU µs/req\": user+system CPU of the server processes during the run divided by the requests wrk completed."
 	echo "\"other CPU %\": share of both CPUs busy outside wrk and the measured server during the run (other engineers' builds and tests); near 0 means an undisturbed run."
 	echo
 	echo "Median of $ROUNDS rounds (median of each column; with 2 rounds, their mean):"
