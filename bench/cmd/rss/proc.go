@@ -12,8 +12,10 @@ import (
 
 // Mem is a process's resident memory as the kernel reports it in /proc/PID/status.
 type Mem struct {
-	RSS int64 // VmRSS: resident now, bytes
-	HWM int64 // VmHWM: the peak of VmRSS since the process started, bytes
+	RSS  int64 // VmRSS: resident now, bytes
+	HWM  int64 // VmHWM: the peak of VmRSS since the process started, bytes
+	Anon int64 // RssAnon: the anonymous part of VmRSS (heap, stacks), bytes
+	File int64 // RssFile: the file-backed part (the binary, mapped files), bytes
 }
 
 // readMem reads /proc/PID/status under procDir ("/proc" outside tests).
@@ -26,26 +28,27 @@ func readMem(procDir string, pid int) (Mem, error) {
 	return parseStatus(f)
 }
 
-// parseStatus picks VmRSS and VmHWM ("VmRSS:\t  12345 kB") out of a status file.
+// parseStatus picks VmRSS, VmHWM, RssAnon and RssFile ("VmRSS:\t  12345 kB") out of a status
+// file. VmRSS and VmHWM are required; the split appeared in Linux 4.5 and may be missing.
 func parseStatus(r io.Reader) (Mem, error) {
 	var m Mem
+	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	var seen int
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
+		dst := fields[name]
+		if !ok || dst == nil {
 			continue
 		}
 		n, err := parseKB(value)
 		if err != nil {
 			return Mem{}, fmt.Errorf("rss: %s: %w", name, err)
 		}
-		if name == "VmRSS" {
-			m.RSS = n
-		} else {
-			m.HWM = n
+		*dst = n
+		if name == "VmRSS" || name == "VmHWM" {
+			seen++
 		}
-		seen++
 	}
 	if err := sc.Err(); err != nil {
 		return Mem{}, fmt.Errorf("rss: %w", err)

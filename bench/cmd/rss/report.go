@@ -40,13 +40,13 @@ func (r *Report) Target() int64 { return r.cfg.MemTier + 150e6 }
 func (r *Report) Write(w io.Writer) {
 	mid := r.middle()
 	hwm, maxRSS := r.peak()
-	fmt.Fprintln(w, "| point | VmRSS MiB | VmHWM MiB |")
-	fmt.Fprintln(w, "|---|---|---|")
-	fmt.Fprintf(w, "| before fill | %s | %s |\n", mib(r.before.RSS), mib(r.before.HWM))
-	fmt.Fprintf(w, "| after fill = start of random load | %s | %s |\n", mib(r.afterFill.RSS), mib(r.afterFill.HWM))
-	fmt.Fprintf(w, "| middle of load (t=%.0fs) | %s | %s |\n", mid.at.Seconds(), mib(mid.mem.RSS), mib(mid.mem.HWM))
-	fmt.Fprintf(w, "| end of load | %s | %s |\n", mib(r.end.RSS), mib(r.end.HWM))
-	fmt.Fprintf(w, "| peak (max of %d samples / VmHWM) | %s | %s |\n", len(r.samples), mib(maxRSS), mib(hwm))
+	fmt.Fprintln(w, "| point | VmRSS MiB | RssAnon MiB | RssFile MiB | VmHWM MiB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	memRow(w, "before fill", r.before)
+	memRow(w, "after fill = start of random load", r.afterFill)
+	memRow(w, fmt.Sprintf("middle of load (t=%.0fs)", mid.at.Seconds()), mid.mem)
+	memRow(w, "end of load", r.end)
+	fmt.Fprintf(w, "| peak (max of %d samples / VmHWM) | %s | | | %s |\n", len(r.samples), mib(maxRSS), mib(hwm))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| phase | seconds | requests | req/s | MiB/s | hits | errors |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
@@ -67,6 +67,10 @@ func (r *Report) Write(w io.Writer) {
 			fmt.Fprintf(w, "\nFirst %s error: `%v`\n", p.name, err)
 		}
 	}
+}
+
+func memRow(w io.Writer, name string, m Mem) {
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, mib(m.RSS), mib(m.Anon), mib(m.File), mib(m.HWM))
 }
 
 func writeLoad(w io.Writer, name string, l *Load, took time.Duration) {

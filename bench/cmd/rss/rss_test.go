@@ -19,7 +19,9 @@ func TestParseStatus(t *testing.T) {
 		want     Mem
 		ok       bool
 	}{
-		{"linux", "Name:\tpixcdn\nVmPeak:\t 9 kB\nVmHWM:\t   2048 kB\nVmRSS:\t    1024 kB\nThreads:\t7\n", Mem{RSS: 1 << 20, HWM: 2 << 20}, true},
+		{"linux", "Name:\tpixcdn\nVmPeak:\t 9 kB\nVmHWM:\t   2048 kB\nVmRSS:\t    1024 kB\nRssAnon:\t  1000 kB\nRssFile:\t    24 kB\nThreads:\t7\n",
+			Mem{RSS: 1 << 20, HWM: 2 << 20, Anon: 1000 << 10, File: 24 << 10}, true},
+		{"before linux 4.5", "VmHWM:\t2 kB\nVmRSS:\t1 kB\n", Mem{RSS: 1 << 10, HWM: 2 << 10}, true},
 		{"missing HWM", "VmRSS:\t1 kB\n", Mem{}, false},
 		{"kernel thread", "Name:\tkthreadd\n", Mem{}, false},
 		{"bad unit", "VmRSS:\t1 MB\nVmHWM:\t1 kB\n", Mem{}, false},
@@ -73,7 +75,7 @@ func testConfig(t *testing.T, h http.Handler) Config {
 	// A fake /proc with one process whose status the test controls.
 	proc := t.TempDir()
 	os.MkdirAll(filepath.Join(proc, "42"), 0o755)
-	status := "VmHWM:\t204800 kB\nVmRSS:\t102400 kB\n"
+	status := "VmHWM:\t204800 kB\nVmRSS:\t102400 kB\nRssAnon:\t92160 kB\nRssFile:\t10240 kB\n"
 	if err := os.WriteFile(filepath.Join(proc, "42", "status"), []byte(status), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func TestMeasure(t *testing.T) {
 	}
 	var out strings.Builder
 	rep.Write(&out)
-	for _, want := range []string{"| before fill | 100.0 | 200.0 |", "200.0 MiB; target memory tier 64.0 MiB + 150 MB = 207.1 MiB: **met**"} {
+	for _, want := range []string{"| before fill | 100.0 | 90.0 | 10.0 | 200.0 |", "200.0 MiB; target memory tier 64.0 MiB + 150 MB = 207.1 MiB: **met**"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
