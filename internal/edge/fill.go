@@ -43,14 +43,29 @@ func (fs *flights) join(key string) (f *flight, leader bool) {
 	return f, true
 }
 
-// finish publishes res and wakes the waiters. The flight is forgotten first, so a request that
-// arrives afterwards finds the stored object (or leads a new fill).
+// finish publishes res and wakes the waiters. Requests that arrive until the flight is
+// forgotten take the same result at once; it is forgotten when the object is in the store: now,
+// or for a body still streaming into the store, when that ends (else late arrivals would miss
+// and fetch the object again).
 func (fs *flights) finish(key string, f *flight, res *fillResult) {
-	fs.mu.Lock()
-	delete(fs.m, key)
-	fs.mu.Unlock()
 	f.res = res
 	close(f.done)
+	if res.copied == nil {
+		fs.forget(key, f)
+		return
+	}
+	go func() {
+		<-res.copied
+		fs.forget(key, f)
+	}()
+}
+
+func (fs *flights) forget(key string, f *flight) {
+	fs.mu.Lock()
+	if fs.m[key] == f {
+		delete(fs.m, key)
+	}
+	fs.mu.Unlock()
 }
 
 // fillResult is the outcome of one fill, shared by the leader and its waiters.
@@ -58,6 +73,7 @@ type fillResult struct {
 	m           *meta
 	body        []byte         // the whole body of a small object
 	w           *store.Writer  // a large object being stored: readers follow it
+	copied      chan struct{}  // closed when the body has gone into w (committed or not)
 	obj         *store.Object  // found in the cache after all (leader only)
 	resp        *http.Response // not shareable: the leader streams it, waiters ask for themselves
 	size        int64          // body size, -1 while unknown
@@ -297,12 +313,13 @@ func (s *Server) storeBody(lk *lookup, key string, m *meta, resp *http.Response,
 		return res
 	}
 	s.putVaryMarker(lk, m)
-	res.w, res.size, res.stored = w, resp.ContentLength, true
-	go s.copyToStore(w, resp)
+	res.w, res.size, res.stored, res.copied = w, resp.ContentLength, true, make(chan struct{})
+	go s.copyToStore(w, resp, res.copied)
 	return res
 }
 
-func (s *Server) copyToStore(w *store.Writer, resp *http.Response) {
+func (s *Server) copyToStore(w *store.Writer, resp *http.Response, copied chan struct{}) {
+	defer close(copied)
 	defer resp.Body.Close()
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)

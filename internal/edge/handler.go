@@ -143,7 +143,9 @@ func (s *Server) fillAndServe(w http.ResponseWriter, r *http.Request, d *domain,
 			return true
 		}
 		res = f.res
-		if res.pass || !res.matches(r.Header) {
+		// Not for us: a response only the leader may see, another variant, or an object the
+		// leader found in the cache after all (its handle is the leader's): look again.
+		if res.pass || res.fromCache || !res.matches(r.Header) {
 			return false
 		}
 	}

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -128,7 +129,7 @@ func (s *Server) writeBody(w http.ResponseWriter, src bodySource, off, n int64) 
 	switch {
 	case src.obj != nil:
 		if b, ok := src.obj.Bytes(); ok {
-			w.Write(slice(b, off, n))
+			s.writeBytes(w, slice(b, off, n))
 			return
 		}
 		var rc io.ReadCloser
@@ -150,10 +151,20 @@ func (s *Server) writeBody(w http.ResponseWriter, src bodySource, off, n int64) 
 	case src.rc != nil:
 		rd = src.rc
 	default:
-		w.Write(slice(src.bytes, off, n))
+		s.writeBytes(w, slice(src.bytes, off, n))
 		return
 	}
 	s.copyOut(w, rd)
+}
+
+// writeBytes writes a body held in memory: at once when it fits the socket buffers anyway,
+// else through copyOut so that a client that stops reading meets SendTimeout.
+func (s *Server) writeBytes(w http.ResponseWriter, b []byte) {
+	if len(b) <= 64<<10 || s.sendTimeout <= 0 {
+		w.Write(b)
+		return
+	}
+	s.copyOut(w, bytes.NewReader(b))
 }
 
 func slice(b []byte, off, n int64) []byte {
