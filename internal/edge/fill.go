@@ -44,20 +44,15 @@ func (fs *flights) join(key string) (f *flight, leader bool) {
 }
 
 // finish publishes res and wakes the waiters. Requests that arrive until the flight is
-// forgotten take the same result at once; it is forgotten when the object is in the store: now,
-// or for a body still streaming into the store, when that ends (else late arrivals would miss
-// and fetch the object again).
+// forgotten take the same result at once. It is forgotten when the object is in the store:
+// now, or for a body still streaming into the store, by the copy when it ends (else late
+// arrivals would miss and fetch the object again).
 func (fs *flights) finish(key string, f *flight, res *fillResult) {
 	f.res = res
 	close(f.done)
-	if res.copied == nil {
+	if res.w == nil {
 		fs.forget(key, f)
-		return
 	}
-	go func() {
-		<-res.copied
-		fs.forget(key, f)
-	}()
 }
 
 func (fs *flights) forget(key string, f *flight) {
@@ -73,7 +68,6 @@ type fillResult struct {
 	m           *meta
 	body        []byte         // the whole body of a small object
 	w           *store.Writer  // a large object being stored: readers follow it
-	copied      chan struct{}  // closed when the body has gone into w (committed or not)
 	obj         *store.Object  // found in the cache after all (leader only)
 	resp        *http.Response // not shareable: the leader streams it, waiters ask for themselves
 	size        int64          // body size, -1 while unknown
@@ -159,8 +153,9 @@ func (s *Server) forwardRequest(ctx context.Context, r *http.Request, method str
 	return req.WithContext(ctx)
 }
 
-// fill fetches an object from the origin and stores it. It owns cancel.
-func (s *Server) fill(d *domain, req *http.Request, cancel context.CancelFunc, lk *lookup) *fillResult {
+// fill fetches an object from the origin and stores it. It owns cancel. forget ends the
+// flight; fill calls it only for a body it streams into the store, once that is settled.
+func (s *Server) fill(d *domain, req *http.Request, cancel context.CancelFunc, lk *lookup, forget func()) *fillResult {
 	haveStale := lk.m != nil && lk.m.kind == kindObject
 	s.stats.OriginFetches.Add(1)
 	reqTime := s.now()
@@ -195,7 +190,7 @@ func (s *Server) fill(d *domain, req *http.Request, cancel context.CancelFunc, l
 		res.pass, res.resp = true, resp
 		return res
 	}
-	return s.storeBody(lk, key, m, resp, res)
+	return s.storeBody(lk, key, m, resp, res, forget)
 }
 
 func isServerError(status int) bool {
@@ -287,7 +282,7 @@ const passTTL = 10 * time.Second
 // storeBody reads and stores the body: whole when it is small, streamed through a store
 // Writer (with every client following it) when it is large or of unknown length beyond the
 // memory object limit. A body that fails half way is never stored.
-func (s *Server) storeBody(lk *lookup, key string, m *meta, resp *http.Response, res *fillResult) *fillResult {
+func (s *Server) storeBody(lk *lookup, key string, m *meta, resp *http.Response, res *fillResult, forget func()) *fillResult {
 	if resp.ContentLength < 0 || resp.ContentLength <= s.memObjMax {
 		body, err := readUpTo(resp.Body, s.memObjMax)
 		if err != nil {
@@ -313,23 +308,27 @@ func (s *Server) storeBody(lk *lookup, key string, m *meta, resp *http.Response,
 		return res
 	}
 	s.putVaryMarker(lk, m)
-	res.w, res.size, res.stored, res.copied = w, resp.ContentLength, true, make(chan struct{})
-	go s.copyToStore(w, resp, res.copied)
+	res.w, res.size, res.stored = w, resp.ContentLength, true
+	go s.copyToStore(w, resp, forget)
 	return res
 }
 
-func (s *Server) copyToStore(w *store.Writer, resp *http.Response, copied chan struct{}) {
-	defer close(copied)
+// copyToStore streams the origin body into the store. The flight ends before an abort
+// (requests after it fetch anew) and after a commit (requests until then follow the writer).
+func (s *Server) copyToStore(w *store.Writer, resp *http.Response, forget func()) {
 	defer resp.Body.Close()
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	if _, err := io.CopyBuffer(w, resp.Body, *bp); err != nil {
+		forget()
 		w.Abort()
 		s.stats.OriginErrors.Add(1)
 		s.log.Warn("fill aborted", "err", err)
 		return
 	}
-	if err := w.Commit(); err != nil {
+	err := w.Commit()
+	forget()
+	if err != nil {
 		s.stats.StoreErrors.Add(1)
 		s.log.Warn("store commit failed", "err", err)
 	}

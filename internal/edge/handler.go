@@ -185,7 +185,7 @@ func (s *Server) leadFill(r *http.Request, d *domain, lk *lookup, f *flight) *fi
 		again.release()
 	}
 	req, cancel := s.originRequest(r, d, lk)
-	res := s.fill(d, req, cancel, lk)
+	res := s.fill(d, req, cancel, lk, func() { s.flights.forget(lk.key, f) })
 	s.flights.finish(lk.key, f, res)
 	return res
 }
@@ -200,7 +200,7 @@ func (s *Server) revalidateInBackground(r *http.Request, d *domain, lk lookup) {
 	bg := lookup{primary: lk.primary, key: lk.key, m: lk.m, fwd: lk.fwd}
 	req, cancel := s.originRequest(r, d, &bg)
 	go func() {
-		res := s.fill(d, req, cancel, &bg)
+		res := s.fill(d, req, cancel, &bg, func() { s.flights.forget(bg.key, f) })
 		s.flights.finish(bg.key, f, res)
 		res.closeUnshared()
 	}()
