@@ -27,10 +27,22 @@ func newDomainIndex(domains []Domain) *domainIndex {
 
 // Domain returns the domain serving host (a Host header: any case, optional port, optional
 // trailing dot): an exact name or alias first, then a wildcard "*.example.com", which matches one
-// label. It returns nil when no domain serves host.
+// label, then the catch-all domain "*". It returns nil when no domain serves host.
 func (c *Config) Domain(host string) *Domain {
-	host = canonicalHost(host)
-	if host == "" {
+	if d := c.namedDomain(canonicalHost(host)); d != nil {
+		return d
+	}
+	if c.index != nil {
+		return c.index.exact[CatchAll]
+	}
+	return c.scanDomain(CatchAll)
+}
+
+// CatchAll is the domain name that serves every host no other domain names.
+const CatchAll = "*"
+
+func (c *Config) namedDomain(host string) *Domain {
+	if host == "" || host == CatchAll {
 		return nil
 	}
 	if c.index != nil {

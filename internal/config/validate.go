@@ -175,7 +175,7 @@ func validHostname(h string) bool {
 func checkDomainName(p *problems, field, name string) bool {
 	h, wild := strings.CutPrefix(name, "*.")
 	switch {
-	case name == "*":
+	case name == CatchAll:
 		return true
 	case name == "":
 		p.add(field, "is required")

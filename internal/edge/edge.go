@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -67,10 +66,9 @@ type domain struct {
 
 // routes maps request hosts to domains. It is replaced whole on reload.
 type routes struct {
-	exact    map[string]*domain
-	wildcard map[string]*domain // "example.com" for "*.example.com"
-	any      *domain            // the domain named "*", serving every other host
-	certs    []*tls.Certificate
+	cfg     *config.Config
+	domains map[*config.Domain]*domain
+	certs   []*tls.Certificate
 }
 
 // New builds a Server from a validated configuration and an open store.
@@ -104,7 +102,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 }
 
 func buildRoutes(cfg *config.Config, override map[string]origin.Origin) (*routes, error) {
-	rt := &routes{exact: map[string]*domain{}, wildcard: map[string]*domain{}}
+	rt := &routes{cfg: cfg, domains: make(map[*config.Domain]*domain, len(cfg.Domains))}
 	for i := range cfg.Domains {
 		dc := &cfg.Domains[i]
 		d, err := newDomain(dc, override[dc.Name])
@@ -114,15 +112,7 @@ func buildRoutes(cfg *config.Config, override map[string]origin.Origin) (*routes
 		if d.cert != nil {
 			rt.certs = append(rt.certs, d.cert)
 		}
-		for _, name := range append([]string{dc.Name}, dc.Aliases...) {
-			if name == "*" {
-				rt.any = d
-			} else if rest, ok := strings.CutPrefix(name, "*."); ok {
-				rt.wildcard[rest] = d
-			} else {
-				rt.exact[name] = d
-			}
-		}
+		rt.domains[dc] = d
 	}
 	return rt, nil
 }
@@ -136,8 +126,7 @@ func newDomain(dc *config.Domain, o origin.Origin) (*domain, error) {
 			Max:     dc.Cache.HeuristicMax.D(),
 		},
 	}
-	sortParams := dc.Cache.Query.Sort == nil || *dc.Cache.Query.Sort
-	d.keyer = newKeyer(dc.Name, dc.Cache.Query.Mode, dc.Cache.Query.Params, sortParams)
+	d.keyer = newKeyer(dc.Name, dc.Cache.Query.Mode, dc.Cache.Query.Params, dc.Cache.Query.Sorted())
 	if o == nil {
 		var err error
 		if o, err = buildOrigin(&dc.Origin); err != nil {
@@ -155,59 +144,9 @@ func newDomain(dc *config.Domain, o origin.Origin) (*domain, error) {
 	return d, nil
 }
 
-// lookup finds the domain of a request's Host: exact names first, then one-label wildcards,
-// then the catch-all domain "*" if there is one.
-func (rt *routes) lookup(host string) *domain {
-	if d := rt.lookupNamed(host); d != nil {
-		return d
-	}
-	return rt.any
-}
-
-func (rt *routes) lookupNamed(host string) *domain {
-	host = strings.TrimSuffix(stripPort(host), ".")
-	if d := rt.exact[host]; d != nil {
-		return d
-	}
-	if hasUpper(host) {
-		host = strings.ToLower(host)
-		if d := rt.exact[host]; d != nil {
-			return d
-		}
-	}
-	if _, rest, ok := strings.Cut(host, "."); ok {
-		return rt.wildcard[rest]
-	}
-	return nil
-}
-
-// stripPort removes a ":port" suffix ("[::1]:80" → "::1") without net.SplitHostPort's
-// allocation on hosts that have no port.
-func stripPort(host string) string {
-	i := strings.LastIndexByte(host, ':')
-	if i < 0 {
-		return host
-	}
-	if strings.HasPrefix(host, "[") {
-		if j := strings.LastIndexByte(host, ']'); j > 0 {
-			return host[1:j]
-		}
-		return host
-	}
-	if strings.IndexByte(host, ':') != i {
-		return host // a bare IPv6 address
-	}
-	return host[:i]
-}
-
-func hasUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			return true
-		}
-	}
-	return false
-}
+// lookup finds the domain of a request's Host (config.Domain decides: names, aliases,
+// wildcards, then the catch-all "*").
+func (rt *routes) lookup(host string) *domain { return rt.domains[rt.cfg.Domain(host)] }
 
 // certificate picks the certificate for a TLS handshake by SNI; without a match it offers
 // the first configured one so that clients get a handshake and then a clear 421.

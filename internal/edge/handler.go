@@ -185,7 +185,8 @@ func (s *Server) leadFill(r *http.Request, d *domain, lk *lookup, f *flight) *fi
 		again.release()
 	}
 	req, cancel := s.originRequest(r, d, lk)
-	res := s.fill(d, req, cancel, lk, func() { s.flights.forget(lk.key, f) })
+	key := lk.key // not lk: capturing it would move every request's lookup to the heap
+	res := s.fill(d, req, cancel, lk, func() { s.flights.forget(key, f) })
 	s.flights.finish(lk.key, f, res)
 	return res
 }

@@ -28,17 +28,6 @@ func TestKeyer(t *testing.T) {
 	}
 }
 
-func TestStripPort(t *testing.T) {
-	for in, want := range map[string]string{
-		"example.com": "example.com", "example.com:8080": "example.com", "[::1]:80": "::1",
-		"[::1]": "::1", "::1": "::1", "127.0.0.1:1": "127.0.0.1", "": "",
-	} {
-		if got := stripPort(in); got != want {
-			t.Errorf("stripPort(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestMetaRoundTrip(t *testing.T) {
 	m := &meta{kind: kindObject, status: 404, mustReval: true, requestTime: 1, responseTime: 2, initialAge: 3,
 		ttl: 4, swr: 5, sie: 6, varyFields: []string{"Accept"}, header: map[string][]string{"A": {"1", "2"}}}
