@@ -398,3 +398,20 @@ func TestOriginTimeout(t *testing.T) {
 	}, harnessOpt{timeout: "100ms"})
 	expect(t, hs.get("/slow"), http.StatusGatewayTimeout, "", "detail=origin-timeout")
 }
+
+func TestRequestBoundPassDoesNotPoisonTheURL(t *testing.T) {
+	hs := newHarness(t, static("public", "Cache-Control: max-age=60"), harnessOpt{})
+	expect(t, hs.get("/pp", "Cache-Control: no-store"), 200, "public")
+	expect(t, hs.get("/pp"), 200, "public", "stored")
+	expect(t, hs.get("/pp"), 200, "public", "hit")
+}
+
+func TestQualifiedPrivateFieldsNotStored(t *testing.T) {
+	hs := newHarness(t, static("x", `Cache-Control: max-age=60, private="X-User"`, "X-User: alice"), harnessOpt{})
+	hs.get("/q")
+	r := hs.get("/q")
+	expect(t, r, 200, "x", "hit")
+	if r.Header.Get("X-User") != "" {
+		t.Fatal("a private= field was stored and served to another client")
+	}
+}

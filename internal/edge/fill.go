@@ -186,7 +186,9 @@ func (s *Server) fill(d *domain, req *http.Request, cancel context.CancelFunc, l
 		key = variantKey(lk.primary, res.varyKey)
 	}
 	if !fr.Storable || (s.maxObject > 0 && resp.ContentLength > s.maxObject) {
-		s.markPass(lk.key, respTime)
+		if !requestBound(fr.Reason) {
+			s.markPass(lk.key, respTime)
+		}
 		res.pass, res.resp = true, resp
 		return res
 	}
@@ -212,6 +214,9 @@ func (s *Server) evaluate(d *domain, req *http.Request, status int, h http.Heade
 	} else if rule := d.cfg.Rule(req.URL.Path); rule != nil && fr.Storable {
 		fr.TTL, fr.NoCache, fr.Heuristic = rule.TTL.D(), false, false
 	}
+	for _, f := range fr.OmitFields { // private="..." and no-cache="..." fields are not stored
+		h.Del(f)
+	}
 	h.Del("Content-Length")
 	h["Via"] = append(h["Via"], s.via)
 	m := &meta{
@@ -231,6 +236,13 @@ func (s *Server) evaluate(d *domain, req *http.Request, status int, h http.Heade
 		m.varyFields = fields
 	}
 	return m, fr
+}
+
+// requestBound says whether a response was not storable because of this request alone (its
+// Authorization or Cache-Control: no-store): that must not turn the URL into hit-for-pass for
+// everyone else.
+func requestBound(reason string) bool {
+	return reason == "authorization" || reason == "request-no-store"
 }
 
 // overridable says whether configuration may make a response storable that the origin did not
