@@ -13,6 +13,7 @@
 #
 # Knobs (environment): BENCH_DURATION (wrk run, 15s), BENCH_ROUNDS (2), BENCH_HERD_ROUNDS (5),
 # BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
+# BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
 
@@ -25,6 +26,7 @@ HERD_ROUNDS=${BENCH_HERD_ROUNDS:-5}
 HERD_CLIENTS=${BENCH_HERD_CLIENTS:-200}
 RSS_DURATION=${BENCH_RSS_DURATION:-60s}
 RSS_OBJECTS=${BENCH_RSS_OBJECTS:-3000}
+NGINX_SENDFILE=${BENCH_NGINX_SENDFILE:-on}
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 RAW="$BENCH/results/raw/$STAMP"
 REPORT="$BENCH/results/$STAMP.md"
@@ -201,7 +203,7 @@ start_nginx() {
 		events { worker_connections 4096; }
 		http {
 		    access_log off;
-		    sendfile on;
+		    sendfile $NGINX_SENDFILE;
 		    # wrk holds its 64 connections for the whole run; without this nginx closes each
 		    # after 1000 requests and pays reconnects pixcdn (net/http) does not.
 		    keepalive_requests 1000000;
@@ -382,7 +384,7 @@ cmd_hit() {
 		echo "## 1. Cache-hit throughput"
 		echo
 		[ -z "$PX_NOTE" ] || printf '%s\n\n' "$PX_NOTE"
-		echo "wrk -t2 -c64 -d$DURATION --latency, $ROUNDS rounds, pixcdn and nginx alternating; load average before: $(loadavg)."
+		echo "wrk -t2 -c64 -d$DURATION --latency, $ROUNDS rounds, pixcdn and nginx (sendfile $NGINX_SENDFILE) alternating; load average before: $(loadavg)."
 		echo
 		local obj r
 		for obj in 1k 20k; do
