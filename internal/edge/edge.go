@@ -35,7 +35,9 @@ type Server struct {
 	routes  atomic.Pointer[routes]
 	flights flights
 	memo    metaMemo
+	bans    *bans
 	stats   Stats
+	ready   atomic.Bool
 
 	// Request limits, fixed at New.
 	maxURL      int
@@ -98,6 +100,9 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s.routes.Store(rt)
+	if s.bans, err = loadBans(cfg.Cache.Dir); err != nil {
+		return nil, fmt.Errorf("purges: %w", err)
+	}
 	return s, nil
 }
 

@@ -177,7 +177,7 @@ func (s *Server) fill(d *domain, req *http.Request, cancel context.CancelFunc, l
 		return res
 	}
 	httpcache.RemoveHopByHop(resp.Header)
-	m, fr := s.evaluate(d, req, resp.StatusCode, resp.Header, reqTime, respTime)
+	m, fr := s.evaluate(d, req, lk.primary, resp.StatusCode, resp.Header, reqTime, respTime)
 	res.m = m
 	resp.Body = newIdleReader(resp.Body, cancel, d.cfg.Origin.ResponseTimeout.D())
 	key := lk.key
@@ -207,7 +207,7 @@ func drain(resp *http.Response, cancel context.CancelFunc) {
 
 // evaluate decides freshness for an origin response and builds its stored metadata: the
 // origin's verdict, then the domain's status TTLs and path rules on top.
-func (s *Server) evaluate(d *domain, req *http.Request, status int, h http.Header, reqTime, respTime time.Time) (*meta, httpcache.Freshness) {
+func (s *Server) evaluate(d *domain, req *http.Request, primary string, status int, h http.Header, reqTime, respTime time.Time) (*meta, httpcache.Freshness) {
 	fr := httpcache.Evaluate(http.MethodGet, req.Header, status, h, respTime, d.heuristic)
 	if ttl, ok := d.cfg.Cache.StatusTTL[status]; ok && overridable(fr) {
 		fr.Storable, fr.Reason, fr.TTL, fr.NoCache = true, "", ttl.D(), false
@@ -219,7 +219,10 @@ func (s *Server) evaluate(d *domain, req *http.Request, status int, h http.Heade
 	}
 	h.Del("Content-Length")
 	h["Via"] = append(h["Via"], s.via)
+	tags := purgeTags(h)
 	m := &meta{
+		primary:      primary,
+		tags:         tags,
 		kind:         kindObject,
 		status:       status,
 		mustReval:    fr.MustRevalidate,
@@ -234,6 +237,9 @@ func (s *Server) evaluate(d *domain, req *http.Request, status int, h http.Heade
 	}
 	if fields, star := httpcache.VaryFields(h); !star {
 		m.varyFields = fields
+	}
+	if fr.Storable {
+		s.bans.noteLifetime(m.ttl + max(m.swr, m.sie, d.cfg.Cache.StaleIfOriginDown.D()))
 	}
 	return m, fr
 }
@@ -259,7 +265,10 @@ func overridable(fr httpcache.Freshness) bool {
 func (s *Server) refreshed(d *domain, req *http.Request, lk *lookup, h304 http.Header, reqTime, respTime time.Time, res *fillResult) *fillResult {
 	h := httpcache.MergeNotModified(lk.m.header, h304)
 	h["Via"] = removeValue(h["Via"], s.via)
-	m, _ := s.evaluate(d, req, lk.m.status, h, reqTime, respTime)
+	if h["Surrogate-Key"] == nil && h["Cache-Tag"] == nil {
+		h["Surrogate-Key"] = lk.m.tags // a 304 need not repeat them: keep the object's tags
+	}
+	m, _ := s.evaluate(d, req, lk.primary, lk.m.status, h, reqTime, respTime)
 	m.varyFields = lk.m.varyFields
 	if err := s.store.UpdateMeta(lk.key, m.encode()); err == nil {
 		res.stored = true

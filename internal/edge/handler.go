@@ -80,6 +80,21 @@ func (s *Server) get(key string) (*store.Object, *meta) {
 	return obj, m
 }
 
+// applyBans makes a purged object a miss (hard purge) or stale as of the purge (soft).
+func (s *Server) applyBans(d *domain, lk *lookup) {
+	b := s.bans.check(d.cfg.Name, lk.m)
+	if b == nil {
+		return
+	}
+	if b.Soft {
+		lk.m = lk.m.staleAsOf(b.At)
+		return
+	}
+	lk.release()
+	s.store.Delete(lk.key)
+	lk.m, lk.fwd = nil, "miss"
+}
+
 // serveCacheable answers a GET or HEAD: a fresh hit directly, a stale one while revalidating
 // in the background when stale-while-revalidate allows, everything else through one coalesced
 // fill per key.
@@ -88,6 +103,9 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 	for attempt := 0; ; attempt++ {
 		lk := s.find(primary, r.Header)
 		now := s.now()
+		if lk.obj != nil && lk.m.kind == kindObject {
+			s.applyBans(d, &lk)
+		}
 		if lk.obj != nil {
 			m := lk.m
 			switch {
@@ -176,14 +194,16 @@ func (s *Server) fillAndServe(w http.ResponseWriter, r *http.Request, d *domain,
 // leadFill runs the fill of a key this request leads. It first looks again: a fill that ended
 // between our lookup and our join has already stored what we need.
 func (s *Server) leadFill(r *http.Request, d *domain, lk *lookup, f *flight) *fillResult {
-	if again := s.find(lk.primary, r.Header); again.obj != nil && again.m.kind == kindObject &&
-		again.m.fresh(s.now()) && !again.m.noCache {
+	again := s.find(lk.primary, r.Header)
+	if again.obj != nil && again.m.kind == kindObject {
+		s.applyBans(d, &again)
+	}
+	if again.obj != nil && again.m.kind == kindObject && again.m.fresh(s.now()) && !again.m.noCache {
 		res := &fillResult{m: again.m, obj: again.obj, size: again.obj.Size(), fromCache: true}
 		s.flights.finish(lk.key, f, res)
 		return res
-	} else {
-		again.release()
 	}
+	again.release()
 	req, cancel := s.originRequest(r, d, lk)
 	key := lk.key // not lk: capturing it would move every request's lookup to the heap
 	res := s.fill(d, req, cancel, lk, func() { s.flights.forget(key, f) })

@@ -52,6 +52,7 @@ func (s *Server) Start() error {
 		s.tlsAddr = ln.Addr().String()
 		s.serve(func() error { return srv.ServeTLS(ln, "", "") })
 	}
+	s.ready.Store(true)
 	return nil
 }
 
@@ -77,6 +78,7 @@ func (s *Server) TLSAddr() string { return s.tlsAddr }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx is done, then closes.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
 	var errs []error
 	for _, srv := range s.servers {
 		if err := srv.Shutdown(ctx); err != nil {

@@ -15,7 +15,7 @@ const (
 	kindPass   uint8 = 3 // hit-for-pass: the last response was not cacheable, do not coalesce
 )
 
-const metaVersion = 1
+const metaVersion = 2 // 2: primary key and tags, for purges
 
 // meta is what the edge stores next to a body. Freshness is decided once, when the response is
 // stored (or revalidated), so a hit only compares times.
@@ -30,7 +30,11 @@ type meta struct {
 	ttl          time.Duration
 	swr, sie     time.Duration
 	varyFields   []string // kindVary: the fields; kindObject: the fields it varied on
+	primary      string   // the URL's cache key (domain + path + kept query): purges match it
+	tags         []string // Surrogate-Key / Cache-Tag values: tag purges match them
 	header       http.Header
+
+	banClean atomic.Uint64 // the ban list version this object was last found clean against
 
 	hit atomic.Pointer[hitHeaders] // formatted hit headers for the current second
 }
@@ -63,6 +67,8 @@ func (m *meta) encode() []byte {
 		b = binary.AppendVarint(b, v)
 	}
 	b = appendStrings(b, m.varyFields)
+	b = appendString(b, m.primary)
+	b = appendStrings(b, m.tags)
 	b = binary.AppendUvarint(b, uint64(len(m.header)))
 	for k, vs := range m.header {
 		b = appendString(b, k)
@@ -99,6 +105,8 @@ func decodeMeta(b []byte) (*meta, error) {
 	m.initialAge, m.ttl = time.Duration(d.varint()), time.Duration(d.varint())
 	m.swr, m.sie = time.Duration(d.varint()), time.Duration(d.varint())
 	m.varyFields = d.strings()
+	m.primary = d.string()
+	m.tags = d.strings()
 	n := d.uvarint()
 	if n > uint64(len(b)) {
 		return nil, errBadMeta
@@ -174,4 +182,15 @@ func (d *decoder) strings() []string {
 		ss[i] = d.string()
 	}
 	return ss
+}
+
+// staleAsOf returns a copy of m that expired at the unix-nanosecond time at (a soft purge):
+// the next request revalidates it, and stale-if-error may still serve it.
+func (m *meta) staleAsOf(at int64) *meta {
+	return &meta{
+		kind: m.kind, status: m.status, mustReval: m.mustReval, noCache: m.noCache,
+		requestTime: m.requestTime, responseTime: m.responseTime, initialAge: m.initialAge,
+		ttl: max(0, m.initialAge+time.Duration(at-m.responseTime)), sie: m.sie,
+		varyFields: m.varyFields, primary: m.primary, tags: m.tags, header: m.header,
+	}
 }
