@@ -176,7 +176,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func
 	if ready != nil {
 		ready(srv)
 	}
-	<-ctx.Done()
+	waitAndReload(ctx, cfg, srv, log)
 	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 	defer cancel()
@@ -188,6 +188,37 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func
 		log.Warn("shutdown", "err", err)
 	}
 	return 0
+}
+
+// waitAndReload serves until ctx ends, reloading the configuration file on SIGHUP: the new
+// file is loaded and validated completely, then swapped in; on any error the running
+// configuration stays and the reason is logged.
+func waitAndReload(ctx context.Context, cfg *config.Config, srv *edge.Server, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := reloadFile(cfg.File, srv); err != nil {
+				log.Error("reload failed; the running configuration stays", "err", err)
+			}
+		}
+	}
+}
+
+// reloadFile re-reads path (the file the edge started from) into srv.
+func reloadFile(path string, srv *edge.Server) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no configuration file to reload (%s)", path)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	return srv.Reload(cfg)
 }
 
 func storeConfig(cfg *config.Config, log *slog.Logger) store.Config {

@@ -185,3 +185,44 @@ func TestDemoServesSiteAndCaches(t *testing.T) {
 		t.Fatal("page does not reference its assets")
 	}
 }
+
+func TestReloadOnSIGHUPKeepsOldConfigOnError(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "f.txt"), []byte("one"), 0o644)
+	root2 := t.TempDir()
+	os.WriteFile(filepath.Join(root2, "f.txt"), []byte("two"), 0o644)
+	file := filepath.Join(t.TempDir(), "pixcdn.yaml")
+	write := func(doc string) {
+		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("listen: 127.0.0.1:0\ndomains:\n  - name: \"*\"\n    origin: {root: " + root + "}\n")
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *edge.Server, 1)
+	go serve(ctx, cfg, io.Discard, func(s *edge.Server) { ready <- s })
+	srv := <-ready
+	base := "http://" + srv.Addr()
+	if body, _ := fetch(t, base+"/f.txt"); body != "one" {
+		t.Fatal(body)
+	}
+	write("domains:\n  - name: \"*\"\n    origin: {rot: /nope}\n") // broken: rejected
+	if err := reloadFile(file, srv); err == nil || !strings.Contains(err.Error(), "pixcdn.yaml:3") {
+		t.Fatalf("broken config accepted or error without line: %v", err)
+	}
+	if body, _ := fetch(t, base+"/f.txt"); body != "one" {
+		t.Fatal("old configuration lost after a failed reload")
+	}
+	write("listen: 127.0.0.1:0\ndomains:\n  - name: \"*\"\n    origin: {root: " + root2 + "}\n")
+	if err := reloadFile(file, srv); err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := fetch(t, base+"/f.txt?new-key"); body != "two" { // a new key: filled from the new origin
+		t.Fatalf("after reload: %q", body)
+	}
+}
