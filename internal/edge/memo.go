@@ -1,9 +1,9 @@
 package edge
 
 import (
+	"bytes"
 	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 
@@ -11,16 +11,15 @@ import (
 )
 
 // metaMemo remembers decoded metadata by cache key, so a hit does not decode (and allocate)
-// the stored header again. An entry is used only while the store hands out the very bytes it
-// was decoded from: the entry holds a pointer to them, so they cannot be reused for anything
-// else, and the store never changes bytes it handed out (an update stores new ones).
+// the stored header again. An entry holds its own copy of the encoded bytes and is used only
+// while the store hands out equal bytes (an update stores different ones). It must not keep
+// the store's slice: that may share one allocation with the body, and would pin it.
 type metaMemo struct {
 	c *otter.Cache[string, *memoEntry]
 }
 
 type memoEntry struct {
-	raw *byte
-	n   int
+	raw []byte
 	m   *meta
 }
 
@@ -29,21 +28,20 @@ const memoBytes = 32 << 20
 func newMetaMemo() metaMemo {
 	return metaMemo{c: otter.Must(&otter.Options[string, *memoEntry]{
 		MaximumWeight: memoBytes,
-		// Decoded headers take a few times their encoded size.
-		Weigher: func(k string, e *memoEntry) uint32 { return uint32(len(k) + 4*e.n + 256) },
+		// The copy plus the decoded header, which takes a few times the encoded size.
+		Weigher: func(k string, e *memoEntry) uint32 { return uint32(len(k) + 5*len(e.raw) + 256) },
 	})}
 }
 
 func (mm *metaMemo) decode(key string, raw []byte) (*meta, error) {
-	p := unsafe.SliceData(raw)
-	if e, ok := mm.c.GetIfPresent(key); ok && e.raw == p && e.n == len(raw) {
+	if e, ok := mm.c.GetIfPresent(key); ok && bytes.Equal(e.raw, raw) {
 		return e.m, nil
 	}
 	m, err := decodeMeta(raw)
 	if err != nil {
 		return nil, err
 	}
-	mm.c.Set(key, &memoEntry{raw: p, n: len(raw), m: m})
+	mm.c.Set(key, &memoEntry{raw: bytes.Clone(raw), m: m})
 	return m, nil
 }
 
