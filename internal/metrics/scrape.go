@@ -1,0 +1,142 @@
+package metrics
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// StoreStats is what the cache store reports at scrape time. Counters are cumulative since the
+// process started.
+type StoreStats struct {
+	MemoryBytes, MemoryObjects int64
+	DiskBytes, DiskObjects     int64
+	Segments                   int64 // disk segment files
+	MemoryEvictions            int64 // objects the memory tier evicted for space
+	DiskEvictions              int64 // whole disk segments deleted for space
+	CorruptDropped             int64 // records found corrupt and dropped
+	WriteErrors                int64 // disk writes that failed
+	DiskEvictedObjects         int64 // index entries the evicted segments took with them
+}
+
+// OriginServerHealth is the passive health of one server of one origin.
+type OriginServerHealth struct {
+	Origin, Server      string
+	Up                  bool
+	ConsecutiveFailures int
+}
+
+// AccessLogStats is what the access log reports at scrape time (see accesslog.Logger.Stats).
+type AccessLogStats struct {
+	Dropped     int64 // lines dropped because the writer fell behind
+	WriteErrors int64 // failed writes or flushes to the log file
+}
+
+// SetStoreStats makes every scrape call fn for the pixcdn_store_* series; nil stops them.
+// fn runs on the scraping goroutine and must be safe to call concurrently with the store.
+func (m *Metrics) SetStoreStats(fn func() StoreStats) { m.scrape.store.Store(&fn) }
+
+// SetOriginHealth makes every scrape call fn for pixcdn_origin_server_up and
+// pixcdn_origin_server_consecutive_failures; nil stops them.
+func (m *Metrics) SetOriginHealth(fn func() []OriginServerHealth) { m.scrape.health.Store(&fn) }
+
+// SetAccessLogStats makes every scrape call fn for the pixcdn_access_log_* series; nil stops them.
+func (m *Metrics) SetAccessLogStats(fn func() AccessLogStats) { m.scrape.accessLog.Store(&fn) }
+
+// scrapeCollector exports figures owned elsewhere by asking for them at scrape time, so the
+// owners keep plain atomic counters and nothing polls them in between.
+type scrapeCollector struct {
+	store     atomic.Pointer[func() StoreStats]
+	health    atomic.Pointer[func() []OriginServerHealth]
+	accessLog atomic.Pointer[func() AccessLogStats]
+
+	storeBytes, storeObjects, segments          *prometheus.Desc
+	memEvictions, diskEvictions, diskEvictedObj *prometheus.Desc
+	corrupt, writeErrors                        *prometheus.Desc
+	serverUp, serverFailures                    *prometheus.Desc
+	logDropped, logWriteErrors                  *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*scrapeCollector)(nil)
+
+func newScrapeCollector() *scrapeCollector {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+	}
+	return &scrapeCollector{
+		storeBytes:     desc("store_bytes", "Bytes held by a cache tier (memory: entry weight; disk: segment files).", "tier"),
+		storeObjects:   desc("store_objects", "Objects held by a cache tier.", "tier"),
+		segments:       desc("store_disk_segments", "Segment files of the disk tier."),
+		memEvictions:   desc("store_memory_evictions_total", "Objects the memory tier evicted for space."),
+		diskEvictions:  desc("store_disk_segment_evictions_total", "Whole disk segments deleted for space."),
+		diskEvictedObj: desc("store_disk_evicted_objects_total", "Objects removed with evicted disk segments."),
+		corrupt:        desc("store_corrupt_records_dropped_total", "Stored records found corrupt and dropped."),
+		writeErrors:    desc("store_write_errors_total", "Disk tier writes that failed."),
+		serverUp:       desc("origin_server_up", "1 when an origin server is considered healthy, 0 when down.", "origin", "server"),
+		serverFailures: desc("origin_server_consecutive_failures", "Consecutive failed requests to an origin server.", "origin", "server"),
+		logDropped:     desc("access_log_dropped_lines_total", "Access log lines dropped because the writer fell behind."),
+		logWriteErrors: desc("access_log_write_errors_total", "Failed writes to the access log file."),
+	}
+}
+
+// Describe sends every descriptor, so the registry checks them for collisions at registration.
+func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.storeBytes, c.storeObjects, c.segments, c.memEvictions,
+		c.diskEvictions, c.diskEvictedObj, c.corrupt, c.writeErrors, c.serverUp, c.serverFailures,
+		c.logDropped, c.logWriteErrors} {
+		ch <- d
+	}
+}
+
+// Collect calls each source that is set.
+func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
+	if fn := c.store.Load(); fn != nil && *fn != nil {
+		c.collectStore(ch, (*fn)())
+	}
+	if fn := c.health.Load(); fn != nil && *fn != nil {
+		c.collectHealth(ch, (*fn)())
+	}
+	if fn := c.accessLog.Load(); fn != nil && *fn != nil {
+		s := (*fn)()
+		ch <- prometheus.MustNewConstMetric(c.logDropped, prometheus.CounterValue, float64(s.Dropped))
+		ch <- prometheus.MustNewConstMetric(c.logWriteErrors, prometheus.CounterValue, float64(s.WriteErrors))
+	}
+}
+
+func (c *scrapeCollector) collectStore(ch chan<- prometheus.Metric, s StoreStats) {
+	gauge := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	count := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	gauge(c.storeBytes, s.MemoryBytes, "memory")
+	gauge(c.storeBytes, s.DiskBytes, "disk")
+	gauge(c.storeObjects, s.MemoryObjects, "memory")
+	gauge(c.storeObjects, s.DiskObjects, "disk")
+	gauge(c.segments, s.Segments)
+	count(c.memEvictions, s.MemoryEvictions)
+	count(c.diskEvictions, s.DiskEvictions)
+	count(c.diskEvictedObj, s.DiskEvictedObjects)
+	count(c.corrupt, s.CorruptDropped)
+	count(c.writeErrors, s.WriteErrors)
+}
+
+// collectHealth skips a repeated (origin, server) pair: a registry refuses a scrape with
+// duplicate series, and one bad entry must not cost the whole scrape.
+func (c *scrapeCollector) collectHealth(ch chan<- prometheus.Metric, servers []OriginServerHealth) {
+	seen := make(map[[2]string]bool, len(servers))
+	for _, s := range servers {
+		k := [2]string{s.Origin, s.Server}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		up := 0.0
+		if s.Up {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.serverUp, prometheus.GaugeValue, up, s.Origin, s.Server)
+		ch <- prometheus.MustNewConstMetric(c.serverFailures, prometheus.GaugeValue, float64(s.ConsecutiveFailures), s.Origin, s.Server)
+	}
+}
