@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -148,6 +149,7 @@ func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(*edge.Ser
 // closes the store. ready, when set, is called with the running server.
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(*edge.Server)) int {
 	log := newLogger(cfg.Log, stderr)
+	setMemoryLimit(cfg, log)
 	st, err := store.Open(storeConfig(cfg, log))
 	if err != nil {
 		fmt.Fprintln(stderr, "pixcdn: cache:", err)
@@ -220,6 +222,22 @@ func reloadFile(path string, srv *edge.Server) error {
 	}
 	return srv.Reload(cfg)
 }
+
+// setMemoryLimit gives the Go runtime a soft memory limit of the memory tier plus headroom,
+// so garbage from objects streaming through is collected before the heap doubles past the
+// tier (GOGC alone lets it). GOMEMLIMIT in the environment wins.
+func setMemoryLimit(cfg *config.Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := int64(cfg.Cache.MemorySize) + memoryHeadroom
+	debug.SetMemoryLimit(limit)
+	log.Debug("go memory limit", "bytes", limit)
+}
+
+// memoryHeadroom is what the process may use beyond the memory tier: connection buffers,
+// in-flight bodies, the metadata memo, the disk index.
+const memoryHeadroom = 128 << 20
 
 func storeConfig(cfg *config.Config, log *slog.Logger) store.Config {
 	c := cfg.Cache

@@ -93,7 +93,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		nodeName:    cfg.NodeName,
 		via:         "1.1 " + cfg.NodeName,
 		cfg:         cfg,
-		memo:        newMetaMemo(),
+		memo:        newMetaMemo(int64(cfg.Cache.MemorySize)),
 	}
 	rt, err := buildRoutes(cfg, opt.Origins)
 	if err != nil {

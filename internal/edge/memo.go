@@ -23,11 +23,11 @@ type memoEntry struct {
 	m   *meta
 }
 
-const memoBytes = 32 << 20
-
-func newMetaMemo() metaMemo {
+// newMetaMemo sizes the memo at an eighth of the memory tier (1 to 64 MiB): it serves the
+// hot set, which the memory tier holds.
+func newMetaMemo(memoryTier int64) metaMemo {
 	return metaMemo{c: otter.Must(&otter.Options[string, *memoEntry]{
-		MaximumWeight: memoBytes,
+		MaximumWeight: uint64(min(max(memoryTier/8, 1<<20), 64<<20)),
 		// The copy plus the decoded header, which takes a few times the encoded size.
 		Weigher: func(k string, e *memoEntry) uint32 { return uint32(len(k) + 5*len(e.raw) + 256) },
 	})}
