@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pixcdn/pixcdn/internal/admin"
+)
+
+const purgeUsage = `usage: pixcdn purge [-admin URL] [-token T] [-soft] [-prefix | -tag [-within DOMAIN] | -domain] TARGET...
+
+Removes cached objects on the node behind the admin API. Without a kind flag each TARGET is a URL
+(https://img.example.com/a.jpg or img.example.com/a.jpg). -soft marks them stale instead: they are
+revalidated with the origin on next use and may still be served if the origin fails.
+Flags come before the targets.
+`
+
+// purgeTimeout bounds one purge call; a purge is applied before the node answers.
+const purgeTimeout = time.Minute
+
+// cmdPurge: "pixcdn purge" asks a node's admin API to purge URLs, prefixes, tags or domains.
+func cmdPurge(args []string, stdout, stderr io.Writer) int {
+	return purgeCommand(context.Background(), args, osIO(stdout, stderr))
+}
+
+func purgeCommand(ctx context.Context, args []string, cio cliIO) int {
+	req, af, err := parsePurge(args, cio)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return exitCode(cio.stderr, "purge", err)
+	}
+	c, err := af.client()
+	if err != nil {
+		return exitCode(cio.stderr, "purge", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, purgeTimeout)
+	defer cancel()
+	res, err := purge(ctx, c, req)
+	if err != nil {
+		return exitCode(cio.stderr, "purge", err)
+	}
+	printPurge(cio.stdout, req, res)
+	return 0
+}
+
+// parsePurge reads the flags into a purge request.
+func parsePurge(args []string, cio cliIO) (admin.PurgeRequest, adminFlags, error) {
+	var af adminFlags
+	var prefix, tag, domain bool
+	req := admin.PurgeRequest{Kind: admin.KindURL}
+	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
+	fs.SetOutput(cio.stderr)
+	fs.Usage = func() { fmt.Fprint(cio.stderr, purgeUsage); fs.PrintDefaults() }
+	af.register(fs, cio.getenv)
+	fs.BoolVar(&req.Soft, "soft", false, "mark stale instead of deleting")
+	fs.BoolVar(&prefix, "prefix", false, "targets are URL prefixes (img.example.com/avatars/)")
+	fs.BoolVar(&tag, "tag", false, "targets are cache tags")
+	fs.BoolVar(&domain, "domain", false, "targets are domains: purge everything they cached")
+	fs.StringVar(&req.Domain, "within", "", "with -tag: purge the tags in this `DOMAIN` only")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return req, af, err
+		}
+		return req, af, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	kinds := 0
+	for _, k := range []struct {
+		set  bool
+		kind string
+	}{{prefix, admin.KindPrefix}, {tag, admin.KindTag}, {domain, admin.KindDomain}} {
+		if k.set {
+			req.Kind, kinds = k.kind, kinds+1
+		}
+	}
+	req.Targets = fs.Args()
+	switch {
+	case kinds > 1:
+		return req, af, fmt.Errorf("%w: choose one of -prefix, -tag and -domain", errUsage)
+	case req.Domain != "" && !tag:
+		return req, af, fmt.Errorf("%w: -within applies to -tag purges only", errUsage)
+	case len(req.Targets) == 0:
+		return req, af, fmt.Errorf("%w: nothing to purge\n\n%s", errUsage, purgeUsage)
+	}
+	return req, af, nil
+}
+
+func purge(ctx context.Context, c *adminClient, req admin.PurgeRequest) (admin.PurgeResult, error) {
+	var res admin.PurgeResult
+	resp, err := c.post(ctx, "/purge", req)
+	if err != nil {
+		return res, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		return res, fmt.Errorf("the admin API at %s sent an unreadable purge result: %w", c.base, err)
+	}
+	return res, nil
+}
+
+// printPurge says what was purged: "purged 2 URLs (hard: deleted) at 2026-11-22T08:00:00Z" and
+// the targets, one a line.
+func printPurge(w io.Writer, req admin.PurgeRequest, res admin.PurgeResult) {
+	mode := "hard: deleted"
+	if res.Soft {
+		mode = "soft: marked stale"
+	}
+	within := ""
+	if req.Domain != "" {
+		within = " in " + req.Domain
+	}
+	fmt.Fprintf(w, "purged %d %s%s (%s) at %s\n", res.Targets, kindNoun(res.Kind, res.Targets), within, mode,
+		res.At.UTC().Format(time.RFC3339Nano))
+	for _, t := range req.Targets {
+		fmt.Fprintf(w, "  %s\n", t)
+	}
+}
+
+func kindNoun(kind string, n int) string {
+	noun := map[string]string{admin.KindURL: "URL", admin.KindPrefix: "prefix", admin.KindTag: "tag", admin.KindDomain: "domain"}[kind]
+	if noun == "" {
+		noun = kind + " target"
+	}
+	switch {
+	case n == 1:
+		return noun
+	case kind == admin.KindPrefix:
+		return noun + "es"
+	}
+	return noun + "s"
+}
