@@ -10,7 +10,6 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/demo"
-	"github.com/pixcdn/pixcdn/internal/edge"
 )
 
 // cmdDemo starts an edge in front of the bundled sample site. The site and the disk cache live
@@ -34,8 +33,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pixcdn demo:", err)
 		return 1
 	}
-	return serveUntilSignal(cfg, stderr, func(srv *edge.Server) {
-		base := "http://" + browsable(srv.Addr())
+	return serveUntilSignal(cfg, stderr, func(r running) {
+		base := "http://" + browsable(r.edge.Addr())
 		fmt.Fprintf(stdout, `
 pixcdn demo is running. Open:
 

@@ -23,7 +23,7 @@ import (
 
 // oneLine are the flags of "pixcdn edge -origin ORIGIN": a whole edge without a file.
 type oneLine struct {
-	origin, listen, cacheDir, admin, host              string
+	origin, listen, cacheDir, admin, adminToken, host  string
 	s3Endpoint, s3Region, s3Access, s3Secret, s3Prefix string
 	s3PathStyle                                        bool
 }
@@ -36,7 +36,8 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.origin, "origin", "", "serve any Host from this `ORIGIN`: http(s)://host[:port], s3://bucket[/prefix] or a directory")
 	fs.StringVar(&o.listen, "listen", ":8080", "with -origin: plain HTTP listen `ADDR`")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "with -origin: disk cache `DIR` (default: memory only)")
-	fs.StringVar(&o.admin, "admin", "", "with -origin: admin listen `ADDR` (health and stats), loopback only")
+	fs.StringVar(&o.admin, "admin", "", "with -origin: admin API listen `ADDR` (purge, prefetch, metrics, health)")
+	fs.StringVar(&o.adminToken, "admin-token", "", "with -origin: bearer `TOKEN` the admin API requires (needed off loopback)")
 	fs.StringVar(&o.host, "host", "", "with an http(s) origin: Host header sent to it (default: the origin URL's host)")
 	fs.StringVar(&o.s3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` (default $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS for the region)")
 	fs.StringVar(&o.s3Region, "s3-region", "", "S3 region (default $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1)")
@@ -80,7 +81,7 @@ func (o *oneLine) config() (*config.Config, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\n", o.listen)
 	if o.admin != "" {
-		fmt.Fprintf(&b, "admin:\n  listen: %q\n", o.admin)
+		fmt.Fprintf(&b, "admin:\n  listen: %q\n  token: %q\n", o.admin, o.adminToken)
 	}
 	if o.cacheDir != "" {
 		fmt.Fprintf(&b, "cache:\n  dir: %q\n", o.cacheDir)
@@ -139,15 +140,21 @@ func (o *oneLine) s3YAML(u *url.URL) string {
 }
 
 // serveUntilSignal runs an edge until SIGINT or SIGTERM.
-func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(*edge.Server)) int {
+func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(r running)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, cfg, stderr, ready)
 }
 
+// running is what serve has started.
+type running struct {
+	edge      *edge.Server
+	adminAddr string // "" without an admin listener
+}
+
 // serve runs an edge (and its admin listener) until ctx is done, then stops gracefully and
-// closes the store. ready, when set, is called with the running server.
-func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(*edge.Server)) int {
+// closes the store. ready, when set, is called once everything listens.
+func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(r running)) int {
 	log := newLogger(cfg.Log, stderr)
 	setMemoryLimit(cfg, log)
 	st, err := store.Open(storeConfig(cfg, log))
@@ -167,7 +174,11 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func
 	}
 	var adm *admin.Server
 	if cfg.Admin.Listen != "" {
-		if adm, err = admin.Start(cfg.Admin.Listen, cfg.Admin.Token, srv, st); err != nil {
+		acfg := admin.Config{
+			Listen: cfg.Admin.Listen, Token: cfg.Admin.Token, Logger: log,
+			Stats: func() any { return map[string]any{"edge": srv.StatsSnapshot(), "store": st.Stats()} },
+		}
+		if adm, err = admin.New(acfg, adminEdge{s: srv, path: cfg.File}); err != nil {
 			fmt.Fprintln(stderr, "pixcdn: admin:", err)
 			srv.Shutdown(context.Background())
 			return 1
@@ -176,7 +187,11 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func
 	}
 	log.Info("edge listening", "http", srv.Addr(), "https", srv.TLSAddr(), "domains", len(cfg.Domains), "cache_dir", cfg.Cache.Dir)
 	if ready != nil {
-		ready(srv)
+		r := running{edge: srv}
+		if adm != nil {
+			r.adminAddr = adm.Addr()
+		}
+		ready(r)
 	}
 	waitAndReload(ctx, cfg, srv, log)
 	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D())

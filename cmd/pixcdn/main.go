@@ -16,6 +16,9 @@ usage:
   pixcdn edge -config FILE              run an edge node from a configuration file
   pixcdn edge -origin ORIGIN [flags]    run an edge for one origin without a file
   pixcdn config check FILE              validate a configuration file
+  pixcdn purge [-soft] [-prefix|-tag|-domain] TARGET...
+                                        purge the cache of a node (through its admin API)
+  pixcdn prefetch [-f FILE] URL...      warm the cache of a node (through its admin API)
   pixcdn version                        print the version
 
 Run "pixcdn COMMAND -h" for the flags of a command.
@@ -34,6 +37,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdEdge(rest, stdout, stderr)
 	case "config":
 		return cmdConfig(rest, stdout, stderr)
+	case "purge":
+		return cmdPurge(rest, stdout, stderr)
+	case "prefetch":
+		return cmdPrefetch(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pixcdn/pixcdn/internal/config"
@@ -54,7 +56,7 @@ func runEdge(t *testing.T, cfg *config.Config) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *edge.Server, 1)
 	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(s *edge.Server) { ready <- s }) }()
+	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r.edge }) }()
 	var srv *edge.Server
 	select {
 	case srv = <-ready:
@@ -205,7 +207,7 @@ func TestReloadOnSIGHUPKeepsOldConfigOnError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan *edge.Server, 1)
-	go serve(ctx, cfg, io.Discard, func(s *edge.Server) { ready <- s })
+	go serve(ctx, cfg, io.Discard, func(r running) { ready <- r.edge })
 	srv := <-ready
 	base := "http://" + srv.Addr()
 	if body, _ := fetch(t, base+"/f.txt"); body != "one" {
@@ -224,5 +226,60 @@ func TestReloadOnSIGHUPKeepsOldConfigOnError(t *testing.T) {
 	}
 	if body, _ := fetch(t, base+"/f.txt?new-key"); body != "two" { // a new key: filled from the new origin
 		t.Fatalf("after reload: %q", body)
+	}
+}
+
+// TestPurgeThroughTheAdminAPI runs the one-line start with an admin listener and purges with
+// the CLI, as an operator would.
+func TestPurgeThroughTheAdminAPI(t *testing.T) {
+	var version atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Surrogate-Key", "all")
+		fmt.Fprintf(w, "v%d", version.Load())
+	}))
+	defer origin.Close()
+	ol := oneLine{origin: origin.URL, listen: "127.0.0.1:0", admin: "127.0.0.1:0", adminToken: "s3cret"}
+	cfg, err := ol.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan running, 1)
+	done := make(chan int, 1)
+	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r }) }()
+	r := <-ready
+	defer func() { cancel(); <-done }()
+	base := "http://" + r.edge.Addr()
+	fetch(t, base+"/a")
+	fetch(t, base+"/b")
+	version.Add(1)
+	t.Setenv("PIXCDN_ADMIN", "http://"+r.adminAddr)
+	var out, errb bytes.Buffer
+	if code := run([]string{"purge", "-token", "wrong", "any-host.example/a"}, &out, &errb); code == 0 {
+		t.Fatal("a wrong token was accepted")
+	}
+	t.Setenv("PIXCDN_ADMIN_TOKEN", "s3cret")
+	if code := run([]string{"purge", "any-host.example/a"}, &out, &errb); code != 0 {
+		t.Fatalf("purge: %d %s", code, errb.String())
+	}
+	if body, _ := fetch(t, base+"/a"); body != "v1" {
+		t.Fatalf("/a after purge: %q", body)
+	}
+	if body, cs := fetch(t, base+"/b"); body != "v0" || !strings.Contains(cs, "hit") {
+		t.Fatalf("/b: %q %q", body, cs)
+	}
+	if code := run([]string{"purge", "-tag", "all"}, &out, &errb); code != 0 {
+		t.Fatalf("tag purge: %d %s", code, errb.String())
+	}
+	if body, _ := fetch(t, base+"/b"); body != "v1" {
+		t.Fatalf("/b after tag purge: %q", body)
+	}
+	out.Reset()
+	if code := run([]string{"prefetch", "any-host.example/c", "any-host.example/d"}, &out, &errb); code != 0 {
+		t.Fatalf("prefetch: %d %s %s", code, out.String(), errb.String())
+	}
+	if _, cs := fetch(t, base+"/c"); !strings.Contains(cs, "hit") {
+		t.Fatalf("/c after prefetch: %q", cs)
 	}
 }

@@ -34,7 +34,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *edge.Server, 1)
 	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(s *edge.Server) { ready <- s }) }()
+	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r.edge }) }()
 	base := "http://" + (<-ready).Addr()
 
 	var (

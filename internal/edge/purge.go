@@ -241,7 +241,7 @@ func (rt *routes) purgeURL(target string) (*domain, *url.URL, error) {
 		raw = "http://" + raw
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, nil, fmt.Errorf("%w: URL %q", ErrBadPurge, target)
 	}
 	if u.Path == "" {
