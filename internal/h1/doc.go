@@ -1,0 +1,29 @@
+// Package h1 is a strict, allocation-lean HTTP/1.1 server for the edge's
+// plain-HTTP listener. It runs any http.Handler, like net/http's Server, but
+// trades generality for a shorter hot path:
+//
+//   - one goroutine per connection and no background read goroutine: a
+//     client that disconnects while a handler runs is noticed only when the
+//     server next reads or writes;
+//   - the *http.Request, its Header map, its url.URL, the request body and
+//     the ResponseWriter are reused across the requests of a connection, and
+//     a connection's buffers are pooled between connections;
+//   - responses are assembled in a 64 KiB write buffer that is flushed only
+//     when the server is about to wait for input (or when it fills), so a
+//     header plus a 20 KB body leave in one write, and pipelined responses
+//     leave together;
+//   - request parsing follows RFC 9112 strictly and refuses what could be
+//     read two ways (Content-Length with Transfer-Encoding, obs-fold, bare
+//     CR or LF, whitespace before a colon, duplicate Host) with a 4xx/5xx
+//     and a closed connection.
+//
+// Handlers must not retain the *http.Request, its Header, URL or Body, or the
+// ResponseWriter after ServeHTTP returns (net/http documents the same; here
+// it is enforced by reuse: the next request on the connection overwrites
+// them). Strings taken from the request (header values, paths) are immutable
+// and may be kept.
+//
+// Not supported: Hijack (no WebSocket or CONNECT tunnels), TLS (the edge
+// terminates TLS elsewhere), request trailers (they are read and dropped),
+// response trailers.
+package h1
