@@ -13,14 +13,14 @@ import (
 // seen is what a handler observes of a request.
 type seen struct {
 	Method, Path, RawPath, RawQuery, Scheme, URLHost string
-	ForceQuery                                     bool
-	Host, RequestURI, Proto                        string
-	Header                                         http.Header
-	ContentLength                                  int64
-	TransferEncoding                               []string
-	Close                                          bool
-	Body                                           string
-	BodyErr                                        string
+	ForceQuery                                       bool
+	Host, RequestURI, Proto                          string
+	Header                                           http.Header
+	ContentLength                                    int64
+	TransferEncoding                                 []string
+	Close                                            bool
+	Body                                             string
+	BodyErr                                          string
 }
 
 func recordingHandler(out chan<- seen) http.Handler {
