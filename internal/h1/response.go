@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -133,7 +134,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-var errHandlerDone = fmt.Errorf("h1: write after the handler returned: %w", http.ErrHandlerTimeout)
+var errHandlerDone = errors.New("h1: ResponseWriter used after the handler returned")
 
 func (w *response) beforeWrite(n int) error {
 	if w.done {

@@ -168,6 +168,13 @@ func TestConformance(t *testing.T) {
 		{"bad escape", "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n", nil, want{statuses: []int{400}, closed: true}},
 		{"raw UTF-8 target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", nil, want{statuses: []int{400}, closed: true}},
 		{"unknown expectation", "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx", nil, want{statuses: []int{417}, closed: true}},
+		// The handler reads these bodies, gets an error and answers 400
+		// with http.Error (chunked); the broken body closes the connection.
+		{"chunk size overflow", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nabc\r\n0\r\n\r\n", []string{"POST"}, want{statuses: []int{400}, closed: true, chunked: true}},
+		{"chunk size not hex", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n", []string{"POST"}, want{statuses: []int{400}, closed: true, chunked: true}},
+		{"chunk without CRLF after data", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", []string{"POST"}, want{statuses: []int{400}, closed: true, chunked: true}},
+		{"chunk line bare LF", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", []string{"POST"}, want{statuses: []int{400}, closed: true, chunked: true}},
+		{"trailer too large", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " + strings.Repeat("t", 70<<10) + "\r\n\r\n", []string{"POST"}, want{statuses: []int{400}, closed: true, chunked: true}},
 		{"too large header", "GET /cl HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("x", 70<<10) + "\r\n\r\n", nil, want{statuses: []int{431}, closed: true}},
 		{"too long request line", "GET /" + strings.Repeat("x", 70<<10) + " HTTP/1.1\r\nHost: a\r\n\r\n", nil, want{statuses: []int{414}, closed: true}},
 	}
