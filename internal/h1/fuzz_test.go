@@ -2,10 +2,16 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // FuzzParseHead feeds arbitrary bytes to the request parser. It must never
@@ -71,6 +77,38 @@ func FuzzChunkLine(f *testing.F) {
 		n, err := parseChunkLine(line)
 		if err == nil && (n < 0 || n >= maxChunkSize) {
 			t.Fatalf("%q: size %d", line, n)
+		}
+	})
+}
+
+// FuzzServeConn sends arbitrary bytes over a real connection to a running
+// server: no server goroutine may panic, the server must end the exchange
+// once the client half-closes, and whatever it sends must be HTTP/1.1
+// responses.
+func FuzzServeConn(f *testing.F) {
+	for _, raw := range differentialCorpus {
+		f.Add(raw)
+	}
+	f.Add("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\nGET /cl HTTP/1.1\r\nHost: a\r\n\r\n")
+	f.Add("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc")
+	addr := startServer(f, &Server{Handler: http.HandlerFunc(echoHandler), ReadHeaderTimeout: 5 * time.Second})
+	f.Fuzz(func(t *testing.T, raw string) {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			io.WriteString(nc, raw)
+			nc.(*net.TCPConn).CloseWrite()
+		}()
+		out, err := io.ReadAll(nc)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("%q: %v after %q", raw, err, out)
+		}
+		if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) {
+			t.Fatalf("%q: answered %q", raw, out)
 		}
 	})
 }

@@ -91,8 +91,11 @@ func (w *response) writeInformational(code int) {
 // write beyond the declared Content-Length fails with http.ErrContentLength
 // and writes nothing.
 func (w *response) Write(p []byte) (int, error) {
-	if err := w.beforeWrite(len(p)); err != nil || w.isHead {
-		return 0 + len(p)*boolInt(err == nil), err
+	if err := w.beforeWrite(len(p)); err != nil {
+		return 0, err
+	}
+	if w.isHead {
+		return len(p), nil
 	}
 	if w.chunked {
 		if len(p) == 0 {
@@ -110,8 +113,11 @@ func (w *response) Write(p []byte) (int, error) {
 
 // WriteString is Write without the conversion io.WriteString would make.
 func (w *response) WriteString(s string) (int, error) {
-	if err := w.beforeWrite(len(s)); err != nil || w.isHead {
-		return 0 + len(s)*boolInt(err == nil), err
+	if err := w.beforeWrite(len(s)); err != nil {
+		return 0, err
+	}
+	if w.isHead {
+		return len(s), nil
 	}
 	if w.chunked {
 		if len(s) == 0 {
@@ -125,13 +131,6 @@ func (w *response) WriteString(s string) (int, error) {
 	}
 	w.written += int64(len(s))
 	return len(s), w.c.out.err
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var errHandlerDone = errors.New("h1: ResponseWriter used after the handler returned")
