@@ -23,6 +23,17 @@
 // them). Strings taken from the request (header values, paths) are immutable
 // and may be kept.
 //
+// r.Context() belongs to the connection, not the request: it is cancelled
+// when the connection ends (after the last handler returned) or when the
+// server is closed, never while a handler runs otherwise, and it carries
+// http.LocalAddrContextKey (not http.ServerContextKey).
+//
+// Differences from net/http a handler may notice: header changes made after
+// WriteHeader and before the first Write are still sent; Content-Type is
+// never sniffed; a request-target with raw bytes above 0x7e is refused (400);
+// Transfer-Encoding in an HTTP/1.0 request, or with Content-Length, is
+// refused; OPTIONS * reaches the handler.
+//
 // Not supported: Hijack (no WebSocket or CONNECT tunnels), TLS (the edge
 // terminates TLS elsewhere), request trailers (they are read and dropped),
 // response trailers.
