@@ -48,6 +48,7 @@ type Server struct {
 	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`    // 64KiB
 	MaxURLBytes       Size     `yaml:"max_url_bytes"`       // 8KiB → 414
 	MaxBodyBytes      Size     `yaml:"max_body_bytes"`      // 10MiB for passed-through request bodies → 413
+	HTTP1             string   `yaml:"http1"`               // plain-HTTP server: "native" (default, internal/h1) or "stdlib" (net/http)
 }
 
 // Cache sizes the storage shared by all domains.
@@ -174,3 +175,9 @@ func (q QueryKey) Sorted() bool { return q.Sort == nil || *q.Sort }
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Plain-HTTP server implementations (server.http1).
+const (
+	HTTP1Native = "native" // internal/h1: the fast path for HTTP/1.1 hits
+	HTTP1Stdlib = "stdlib" // net/http
+)

@@ -21,6 +21,7 @@ func (c *Config) setDefaults() {
 		MaxHeaderBytes:    64 << 10,
 		MaxURLBytes:       8 << 10,
 		MaxBodyBytes:      10 << 20,
+		HTTP1:             HTTP1Native,
 	}
 	c.Cache = Cache{
 		MemorySize:      256 << 20,

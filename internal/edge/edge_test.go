@@ -415,3 +415,12 @@ func TestQualifiedPrivateFieldsNotStored(t *testing.T) {
 		t.Fatal("a private= field was stored and served to another client")
 	}
 }
+
+// The net/http server stays available behind the plain listener (server.http1: stdlib).
+func TestStdlibEngine(t *testing.T) {
+	hs := newHarness(t, static("std", "Cache-Control: max-age=60"), harnessOpt{http1: "stdlib"})
+	expect(t, hs.get("/s"), 200, "std", "stored")
+	r := hs.get("/s", "Range: bytes=1-")
+	expect(t, r, 206, "td", "hit")
+	expect(t, hs.get("/s", "Host: nowhere.test"), http.StatusMisdirectedRequest, "")
+}

@@ -8,6 +8,9 @@ import (
 	"net"
 	"net/http"
 	"sync"
+
+	"github.com/pixcdn/pixcdn/internal/config"
+	"github.com/pixcdn/pixcdn/internal/h1"
 )
 
 // Start binds the configured listeners and serves them in the background. Binding happens
@@ -26,15 +29,29 @@ func (s *Server) Start() error {
 			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 	}
-	if l := s.cfg.Listen; l != "" && l != "off" {
+	if l := s.cfg.Listen; l != "" && l != config.ListenOff {
 		ln, err := net.Listen("tcp", l)
 		if err != nil {
 			return err
 		}
-		srv := mk()
-		s.servers = append(s.servers, srv)
 		s.addrs = append(s.addrs, ln.Addr().String())
-		s.serve(func() error { return srv.Serve(ln) })
+		if sc.HTTP1 == config.HTTP1Stdlib {
+			srv := mk()
+			s.servers = append(s.servers, srv)
+			s.serve(func() error { return srv.Serve(ln) })
+		} else {
+			srv := &h1.Server{
+				Handler:           s,
+				ReadHeaderTimeout: sc.ReadHeaderTimeout.D(),
+				ReadTimeout:       sc.ReadTimeout.D(),
+				WriteTimeout:      sc.WriteTimeout.D(),
+				IdleTimeout:       sc.IdleTimeout.D(),
+				MaxHeaderBytes:    int(sc.MaxHeaderBytes),
+				ErrorLog:          s.log,
+			}
+			s.servers = append(s.servers, srv)
+			s.serve(func() error { return srv.Serve(ln) })
+		}
 	}
 	if l := s.cfg.TLSListen; l != "" {
 		ln, err := net.Listen("tcp", l)
@@ -90,9 +107,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// stoppable is a running server of either kind (net/http for TLS and on request, h1 for
+// plain HTTP/1.1).
+type stoppable interface {
+	Shutdown(ctx context.Context) error
+	Close() error
+}
+
 // listeners holds what Start created.
 type listeners struct {
-	servers []*http.Server
+	servers []stoppable
 	addrs   []string
 	tlsAddr string
 	wg      sync.WaitGroup
