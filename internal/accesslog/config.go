@@ -1,0 +1,61 @@
+package accesslog
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Formats.
+const (
+	FormatJSON     = "json"
+	FormatCombined = "combined"
+)
+
+// Config says where and how to log. The zero value logs JSON to stdout.
+type Config struct {
+	Path   string // "" or "-" = stdout
+	Format string // FormatJSON (default) or FormatCombined
+	// BufferLines is how many formatted lines may wait for the writer before further lines are
+	// dropped; 0 means 8192.
+	BufferLines int
+	// FlushInterval bounds how long a line may sit in the write buffer; 0 means 200 ms.
+	FlushInterval time.Duration
+}
+
+const (
+	defaultBufferLines   = 8192
+	defaultFlushInterval = 200 * time.Millisecond
+	writeBufferSize      = 64 << 10
+)
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.Format == "" {
+		c.Format = FormatJSON
+	}
+	if c.BufferLines == 0 {
+		c.BufferLines = defaultBufferLines
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = defaultFlushInterval
+	}
+	return c
+}
+
+// Validate reports the first problem with c (after defaults).
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.Format != FormatJSON && c.Format != FormatCombined {
+		return fmt.Errorf("accesslog: unknown format %q (want %q or %q)", c.Format, FormatJSON, FormatCombined)
+	}
+	if c.BufferLines < 0 {
+		return errors.New("accesslog: BufferLines must not be negative")
+	}
+	if c.FlushInterval < 0 {
+		return errors.New("accesslog: FlushInterval must not be negative")
+	}
+	return nil
+}
+
+func (c Config) stdout() bool { return c.Path == "" || c.Path == "-" }
