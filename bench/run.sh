@@ -12,6 +12,7 @@
 # raw outputs (wrk, logs, configs) to bench/results/raw/STAMP/ (not committed).
 #
 # Knobs (environment): BENCH_DURATION (wrk run, 15s), BENCH_ROUNDS (2), BENCH_HERD_ROUNDS (5),
+# BENCH_PIXCDN_GOMAXPROCS (cores pixcdn may use; default all),
 # BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
@@ -180,7 +181,8 @@ start_pixcdn() {
 	free_port PX_PORT
 	free_port PX_ADMIN
 	pixcdn_config "$WORK/pixcdn-$MEASURE.yaml" "$@"
-	"$BIN/pixcdn" edge -config "$WORK/pixcdn-$MEASURE.yaml" >"$RAW/pixcdn-$MEASURE.log" 2>&1 &
+	# BENCH_PIXCDN_GOMAXPROCS: how many cores the Go runtime may use (default: all).
+	GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)} "$BIN/pixcdn" edge -config "$WORK/pixcdn-$MEASURE.yaml" >"$RAW/pixcdn-$MEASURE.log" 2>&1 &
 	PIXCDN_PID=$!
 	PIDS+=("$PIXCDN_PID")
 	PIXCDN="http://127.0.0.1:$PX_PORT"
@@ -309,7 +311,7 @@ wrk_round() {
 	read -r b0 t0 < <(cpu_jiffies)
 	s0=$(proc_jiffies $pids)
 	local TIMEFORMAT='%U %S'
-	{ time timeout 120 wrk -t2 -c64 -d"$DURATION" --latency -s "$BENCH/wrk/report.lua" "$base/obj/$obj" >"$raw" 2>&1; } 2>"$WORK/wrk.time" ||
+	{ time timeout 120 wrk -t2 -c64 -d"$DURATION" --latency -s "$BENCH/wrk/${WRK_SCRIPT:-report.lua}" "$base/obj/$obj" >"$raw" 2>&1; } 2>"$WORK/wrk.time" ||
 		die "wrk failed: $(cat "$raw")"
 	s1=$(proc_jiffies $pids)
 	read -r b1 t1 < <(cpu_jiffies)
@@ -323,7 +325,7 @@ wrk_round() {
 	local cpu_us
 	cpu_us=$(awk -v s=$((s1 - s0)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", s / hz * 1e6 / n }')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$obj" "$name" "$round" "$rps" "$p50_us" "$p99_us" \
-		"$errors" "$status_errors" "$((after - before))" "$other" "$cpu_us" >>"$WORK/hit.tsv"
+		"$errors" "$status_errors" "$((after - before))" "$other" "$cpu_us" >>"$WORK/${HIT_TSV:-hit.tsv}"
 	echo "  $obj $name round $round: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, origin +$((after - before)), other CPU ${other}%, server ${cpu_us} CPU-us/req" >&2
 }
 
@@ -384,7 +386,7 @@ cmd_hit() {
 		echo "## 1. Cache-hit throughput"
 		echo
 		[ -z "$PX_NOTE" ] || printf '%s\n\n' "$PX_NOTE"
-		echo "wrk -t2 -c64 -d$DURATION --latency, $ROUNDS rounds, pixcdn and nginx (sendfile $NGINX_SENDFILE) alternating; load average before: $(loadavg)."
+		echo "wrk -t2 -c64 -d$DURATION --latency, $ROUNDS rounds, pixcdn (GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)}) and nginx (worker_processes auto, sendfile $NGINX_SENDFILE) alternating; load average before: $(loadavg)."
 		echo
 		local obj r
 		for obj in 1k 20k; do
@@ -398,10 +400,22 @@ cmd_hit() {
 			wrk_round $obj nginx "$NGINX" $r
 		done
 	done
+	# The same objects at a bounded rate: each connection pauses 1 ms after every response.
+	: >"$WORK/paced.tsv"
+	for obj in 1k 20k; do
+		WRK_SCRIPT=paced.lua HIT_TSV=paced.tsv wrk_round $obj pixcdn "$PIXCDN" paced
+		WRK_SCRIPT=paced.lua HIT_TSV=paced.tsv wrk_round $obj nginx "$NGINX" paced
+	done
 	curl -fsS --max-time 5 "http://127.0.0.1:$PX_ADMIN/stats" >"$RAW/pixcdn-hit-stats.json" || true
 	{
 		echo
 		hit_tables
+		echo
+		echo "Latency at a bounded rate (same wrk, bench/wrk/paced.lua: every connection pauses 1 ms after each response, so neither server saturates the cores it shares with wrk):"
+		echo
+		echo "| object | server | req/s | p50 ms | p99 ms | other CPU % |"
+		echo "|---|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %s | %.0f | %.3f | %.3f | %s |\n", $1, $2, $4, $5 / 1000, $6 / 1000, $10 }' "$WORK/paced.tsv"
 		echo
 		echo "Load average after: $(loadavg)."
 		echo
