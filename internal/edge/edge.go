@@ -14,6 +14,7 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/metrics"
 	"github.com/pixcdn/pixcdn/internal/origin"
 	"github.com/pixcdn/pixcdn/internal/store"
 )
@@ -25,6 +26,9 @@ type Options struct {
 	// Origins replaces the origin built from the configuration for the named domains
 	// (tests use it to put a counting or failing origin in front).
 	Origins map[string]origin.Origin
+	// Metrics and AccessLog, when set, see every request.
+	Metrics   *metrics.Metrics
+	AccessLog RequestLogger
 }
 
 // Server is one edge node: an http.Handler plus the listeners that serve it.
@@ -48,6 +52,8 @@ type Server struct {
 	nodeName    string
 	via         string
 	cfg         *config.Config
+	metrics     *metrics.Metrics
+	accessLog   RequestLogger
 
 	listeners
 }
@@ -94,6 +100,8 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		via:         "1.1 " + cfg.NodeName,
 		cfg:         cfg,
 		memo:        newMetaMemo(int64(cfg.Cache.MemorySize)),
+		metrics:     opt.Metrics,
+		accessLog:   opt.AccessLog,
 	}
 	rt, err := buildRoutes(cfg, opt.Origins)
 	if err != nil {

@@ -158,13 +158,15 @@ func (s *Server) forwardRequest(ctx context.Context, r *http.Request, method str
 func (s *Server) fill(d *domain, req *http.Request, cancel context.CancelFunc, lk *lookup, forget func()) *fillResult {
 	haveStale := lk.m != nil && lk.m.kind == kindObject
 	s.stats.OriginFetches.Add(1)
-	reqTime := s.now()
+	reqTime, start := s.now(), time.Now()
 	resp, err := d.origin.Fetch(req)
 	if err != nil {
 		cancel()
 		s.stats.OriginErrors.Add(1)
+		s.noteOrigin(d, err, 0, time.Since(start), 0)
 		return &fillResult{err: err}
 	}
+	s.noteOrigin(d, nil, resp.StatusCode, time.Since(start), max(resp.ContentLength, 0))
 	respTime := s.now()
 	res := &fillResult{fwdStatus: resp.StatusCode, size: -1}
 	switch {

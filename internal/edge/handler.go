@@ -11,6 +11,14 @@ import (
 // ServeHTTP is the hot path: route by Host, then either serve from cache (GET, HEAD) or pass
 // the request through to the origin (everything else, and paths a bypass rule names).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.metrics != nil || s.accessLog != nil {
+		s.observed(w, r)
+		return
+	}
+	s.serve(w, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.stats.Requests.Add(1)
 	d := s.routes.Load().lookup(r.Host)
 	switch {
@@ -149,12 +157,19 @@ func (s *Server) fillAndServe(w http.ResponseWriter, r *http.Request, d *domain,
 	f, leader := s.flights.join(lk.key)
 	var res *fillResult
 	if leader {
+		fillStart := time.Now()
 		res = s.leadFill(r, d, lk, f)
+		addOriginTime(w, time.Since(fillStart))
 		if !res.fromCache {
 			s.stats.Misses.Add(1)
 		}
 	} else {
 		s.stats.Coalesced.Add(1)
+		if s.metrics != nil {
+			s.metrics.Coalesced(d.cfg.Name)
+		}
+		waitStart := time.Now()
+		defer func() { addOriginTime(w, time.Since(waitStart)) }()
 		select {
 		case <-f.done:
 		case <-r.Context().Done():

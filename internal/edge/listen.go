@@ -38,7 +38,7 @@ func (s *Server) Start() error {
 		if sc.HTTP1 == config.HTTP1Stdlib {
 			srv := mk()
 			s.servers = append(s.servers, srv)
-			s.serve(func() error { return srv.Serve(ln) })
+			s.run(func() error { return srv.Serve(ln) })
 		} else {
 			srv := &h1.Server{
 				Handler:           s,
@@ -50,7 +50,7 @@ func (s *Server) Start() error {
 				ErrorLog:          s.log,
 			}
 			s.servers = append(s.servers, srv)
-			s.serve(func() error { return srv.Serve(ln) })
+			s.run(func() error { return srv.Serve(ln) })
 		}
 	}
 	if l := s.cfg.TLSListen; l != "" {
@@ -67,13 +67,13 @@ func (s *Server) Start() error {
 		}
 		s.servers = append(s.servers, srv)
 		s.tlsAddr = ln.Addr().String()
-		s.serve(func() error { return srv.ServeTLS(ln, "", "") })
+		s.run(func() error { return srv.ServeTLS(ln, "", "") })
 	}
 	s.ready.Store(true)
 	return nil
 }
 
-func (s *Server) serve(run func() error) {
+func (s *Server) run(run func() error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 )
@@ -36,8 +37,12 @@ func (s *Server) passGet(w http.ResponseWriter, r *http.Request, d *domain, fwd,
 // status 0 when the origin could not be asked.
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *http.Request, cs httpcache.Status) (int, http.Header) {
 	s.stats.OriginFetches.Add(1)
+	start := time.Now()
 	resp, err := d.origin.Fetch(req)
+	took := time.Since(start)
+	addOriginTime(w, took)
 	if err != nil {
+		s.noteOrigin(d, err, 0, took, 0)
 		s.stats.OriginErrors.Add(1)
 		status, reason := statusFor(err)
 		cs.Detail = reason
@@ -45,6 +50,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *h
 		return 0, nil
 	}
 	defer resp.Body.Close()
+	s.noteOrigin(d, nil, resp.StatusCode, took, max(resp.ContentLength, 0))
 	httpcache.RemoveHopByHop(resp.Header)
 	resp.Header["Via"] = append(resp.Header["Via"], s.via)
 	cs.FwdStatus = resp.StatusCode

@@ -1,0 +1,159 @@
+package edge
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/pixcdn/pixcdn/internal/metrics"
+	"github.com/pixcdn/pixcdn/internal/origin"
+)
+
+// RequestLogger receives every finished request (the access log). It must not keep ri or its
+// strings after returning.
+type RequestLogger interface {
+	Log(ri *metrics.RequestInfo)
+}
+
+// recorder wraps the client's ResponseWriter while metrics or the access log are on: it
+// notes the status and body bytes, and what the request cost at the origin. Pooled.
+type recorder struct {
+	http.ResponseWriter
+	status     int
+	bytes      int64
+	originTime time.Duration
+	ri         metrics.RequestInfo
+	idBuf      [40]byte
+}
+
+var recorders = sync.Pool{New: func() any { return new(recorder) }}
+
+func (rec *recorder) WriteHeader(status int) {
+	if rec.status == 0 {
+		rec.status = status
+	}
+	rec.ResponseWriter.WriteHeader(status)
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	n, err := rec.ResponseWriter.Write(p)
+	rec.bytes += int64(n)
+	return n, err
+}
+
+func (rec *recorder) Flush() {
+	if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// addOriginTime notes time a request spent waiting on the origin, when w is a recorder.
+func addOriginTime(w http.ResponseWriter, d time.Duration) {
+	if rec, ok := w.(*recorder); ok {
+		rec.originTime += d
+	}
+}
+
+var requestSeq atomic.Uint64
+
+// observed serves r through a recorder and reports it to the metrics and the access log.
+func (s *Server) observed(w http.ResponseWriter, r *http.Request) {
+	rec := recorders.Get().(*recorder)
+	*rec = recorder{ResponseWriter: w}
+	start := time.Now()
+	defer func() {
+		s.report(rec, r, start)
+		rec.ResponseWriter = nil
+		recorders.Put(rec)
+	}()
+	s.serve(rec, r)
+}
+
+// report fills the request's RequestInfo. Its strings point into the request and the recorder:
+// valid for the calls below only, which is what the metrics and the log promise.
+func (s *Server) report(rec *recorder, r *http.Request, start time.Time) {
+	ri := &rec.ri
+	cs := rec.Header().Get("Cache-Status")
+	*ri = metrics.RequestInfo{
+		Start: start, Duration: time.Since(start),
+		Host: r.Host, Method: r.Method, URI: r.RequestURI, Proto: r.Proto,
+		RemoteIP: remoteIP(r.RemoteAddr), Status: rec.status, BytesSent: rec.bytes,
+		CacheStatus: cacheClass(cs, rec.status), CacheHeader: cs, OriginTime: rec.originTime,
+		Referer: r.Header.Get("Referer"), UserAgent: r.Header.Get("User-Agent"),
+	}
+	if d := s.routes.Load().lookup(r.Host); d != nil {
+		ri.Domain = d.cfg.Name
+	}
+	if id := r.Header.Get("X-Request-Id"); id != "" {
+		ri.RequestID = id
+	} else {
+		b := strconv.AppendUint(rec.idBuf[:0], requestSeq.Add(1), 36)
+		ri.RequestID = unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	if s.metrics != nil {
+		s.metrics.Request(ri)
+	}
+	if s.accessLog != nil {
+		s.accessLog.Log(ri)
+	}
+}
+
+// cacheClass reduces a Cache-Status value to the metrics' classes.
+func cacheClass(cs string, status int) string {
+	switch {
+	case strings.Contains(cs, "; hit"):
+		if strings.Contains(cs, "detail=stale") {
+			return "stale"
+		}
+		return "hit"
+	case strings.Contains(cs, "fwd=stale"):
+		return "stale"
+	case strings.Contains(cs, "fwd=bypass") || strings.Contains(cs, "fwd=method") || strings.Contains(cs, "uncacheable"):
+		return "pass"
+	case status >= 500 && !strings.Contains(cs, "fwd-status"):
+		return "error" // the edge answered for an origin that did not
+	}
+	return "miss"
+}
+
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// originOutcome names an origin exchange for the metrics.
+func originOutcome(err error, status int) string {
+	switch {
+	case err == nil && status >= 500:
+		return "5xx"
+	case err == nil:
+		return "ok"
+	}
+	switch origin.KindOf(err) {
+	case origin.KindTimeout:
+		return "timeout"
+	case origin.KindOverloaded:
+		return "overloaded"
+	}
+	return "error"
+}
+
+// noteOrigin records one origin exchange of domain d.
+func (s *Server) noteOrigin(d *domain, err error, status int, took time.Duration, bytes int64) {
+	if s.metrics != nil {
+		s.metrics.OriginRequest(d.cfg.Name, originOutcome(err, status), status, took, bytes)
+	}
+}
