@@ -27,6 +27,7 @@ type Logger struct {
 	dropped, writeErrors atomic.Int64
 	closed               atomic.Bool
 
+	kick      chan struct{} // capacity 1: Log's nudge when the queue is half full
 	reopen    chan chan error
 	closing   chan struct{}
 	stopped   chan struct{}
@@ -45,8 +46,12 @@ const maxPooledLine = 16 << 10
 // clock is what the writer needs of time, injected so tests decide when flushes happen.
 type clock struct {
 	now  func() time.Time
-	tick <-chan time.Time // nil: a real ticker at FlushInterval
+	tick <-chan time.Time // the writer's poll; nil: a real ticker at pollInterval
 }
+
+// pollInterval is how often the writer drains the queue: 8192 lines per 10 ms is far above
+// what one edge serves, and an idle logger costs 100 wakeups a second.
+const pollInterval = 10 * time.Millisecond
 
 // Open starts a logger writing to cfg.Path (appending, created 0644) or stdout.
 func Open(cfg Config) (*Logger, error) {
@@ -83,6 +88,7 @@ func newLogger(cfg Config, open func() (io.WriteCloser, error), clk clock) (*Log
 		cfg:     cfg,
 		json:    cfg.Format == FormatJSON,
 		queue:   make(chan *line, cfg.BufferLines),
+		kick:    make(chan struct{}, 1),
 		reopen:  make(chan chan error),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -91,7 +97,7 @@ func newLogger(cfg Config, open func() (io.WriteCloser, error), clk clock) (*Log
 	l.w = writerState{open: open, out: out, bw: bufio.NewWriterSize(out, writeBufferSize), clk: clk, last: clk.now()}
 	tick, stop := clk.tick, func() {}
 	if tick == nil {
-		t := time.NewTicker(cfg.FlushInterval)
+		t := time.NewTicker(min(pollInterval, cfg.FlushInterval))
 		tick, stop = t.C, t.Stop
 	}
 	go func() {
@@ -118,6 +124,12 @@ func (l *Logger) Log(ri *metrics.RequestInfo) {
 	}
 	select {
 	case l.queue <- ln:
+		if len(l.queue) >= cap(l.queue)/2 {
+			select {
+			case l.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		l.dropped.Add(1)
 		l.put(ln)

@@ -211,7 +211,8 @@ func TestSlowWriterDropsInsteadOfBlocking(t *testing.T) {
 	l := openWith(t, Config{BufferLines: queue}, g, fc.clock())
 	ri := sampleRequest()
 	l.Log(ri)
-	fc.tick <- fc.now() // the tick writes the queued line and flushes: the writer stalls
+	fc.advance(time.Second)
+	fc.tick <- fc.now() // the poll writes the queued line and flushes: the writer stalls
 	<-g.entered
 
 	done := make(chan struct{})
@@ -277,29 +278,56 @@ func TestFlushPolicy(t *testing.T) {
 	rec := &recorder{wrote: make(chan struct{}, 100)}
 	l := openWith(t, Config{Format: FormatCombined}, rec, fc.clock())
 	ri := sampleRequest()
+	// poll returns once the writer has finished the previous poll: the tick channel is
+	// unbuffered, so the second send waits for the writer to come back to its select.
+	poll := func() {
+		fc.tick <- fc.now()
+		fc.tick <- fc.now()
+	}
 
-	// Queue empty and the last flush long enough ago: the line goes out at once.
+	// The last flush is long ago: the next poll writes the line out.
 	fc.advance(time.Second)
 	ri.RequestID = "first"
 	l.Log(ri)
-	<-rec.wrote
-
-	// Right after a flush, a line waits in the buffer until the tick.
+	poll()
+	// Right after a flush, a line waits in the buffer for FlushInterval.
 	ri.RequestID = "second"
 	l.Log(ri)
-	fc.tick <- fc.now() // the tick writes whatever was queued before it
-	<-rec.wrote
+	poll()
+	if writes, data := rec.snapshot(); writes != 1 || !strings.Contains(data, "rid=first") {
+		t.Fatalf("before FlushInterval: %d writes, data %q; want 1 write of the first line", writes, data)
+	}
+	fc.advance(200 * time.Millisecond)
+	poll()
 	writes, data := rec.snapshot()
 	if writes != 2 || strings.Count(data, "\n") != 2 || !strings.Contains(data, "rid=second") {
-		t.Fatalf("after tick: %d writes, data %q", writes, data)
+		t.Fatalf("after FlushInterval: %d writes, data %q", writes, data)
 	}
-	// An idle tick writes nothing.
-	fc.tick <- fc.now()
+	// Idle polls write nothing.
+	fc.advance(time.Second)
+	poll()
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if writes, _ := rec.snapshot(); writes != 2 {
-		t.Fatalf("%d writes, want 2 (idle tick and Close with nothing buffered write nothing)", writes)
+		t.Fatalf("%d writes, want 2 (idle polls and Close with nothing buffered write nothing)", writes)
+	}
+}
+
+func TestHalfFullQueueKicksWriter(t *testing.T) {
+	fc := newFakeClock() // never ticks in this test
+	rec := &recorder{wrote: make(chan struct{}, 100)}
+	l := openWith(t, Config{BufferLines: 8}, rec, fc.clock())
+	fc.advance(time.Second)
+	for range 4 {
+		l.Log(sampleRequest())
+	}
+	<-rec.wrote
+	if _, data := rec.snapshot(); strings.Count(data, "\n") != 4 {
+		t.Fatalf("kicked writer wrote %q, want 4 lines", data)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -310,6 +338,7 @@ func TestWriteErrorIsCountedAndLoggingRecovers(t *testing.T) {
 	ri := sampleRequest()
 	ri.RequestID = "lost"
 	l.Log(ri)
+	fc.advance(time.Second)
 	fc.tick <- fc.now()
 	<-rec.wrote
 	ri.RequestID = "kept"
