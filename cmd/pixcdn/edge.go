@@ -1,24 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
-	"syscall"
 
-	"github.com/pixcdn/pixcdn/internal/admin"
 	"github.com/pixcdn/pixcdn/internal/config"
-	"github.com/pixcdn/pixcdn/internal/edge"
-	"github.com/pixcdn/pixcdn/internal/store"
 )
 
 // oneLine are the flags of "pixcdn edge -origin ORIGIN": a whole edge without a file.
@@ -137,141 +128,4 @@ func (o *oneLine) s3YAML(u *url.URL) string {
 	return fmt.Sprintf("      s3:\n        endpoint: %q\n        bucket: %q\n        region: %q\n        prefix: %q\n        path_style: %v\n        access_key: %q\n        secret_key: %q\n        session_token: %q\n",
 		endpoint, u.Host, region, prefix, pathStyle,
 		env(o.s3Access, "AWS_ACCESS_KEY_ID"), env(o.s3Secret, "AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
-}
-
-// serveUntilSignal runs an edge until SIGINT or SIGTERM.
-func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(r running)) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return serve(ctx, cfg, stderr, ready)
-}
-
-// running is what serve has started.
-type running struct {
-	edge      *edge.Server
-	adminAddr string // "" without an admin listener
-}
-
-// serve runs an edge (and its admin listener) until ctx is done, then stops gracefully and
-// closes the store. ready, when set, is called once everything listens.
-func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(r running)) int {
-	log := newLogger(cfg.Log, stderr)
-	setMemoryLimit(cfg, log)
-	st, err := store.Open(storeConfig(cfg, log))
-	if err != nil {
-		fmt.Fprintln(stderr, "pixcdn: cache:", err)
-		return 1
-	}
-	defer st.Close()
-	srv, err := edge.New(cfg, st, edge.Options{Logger: log})
-	if err != nil {
-		fmt.Fprintln(stderr, "pixcdn:", err)
-		return 1
-	}
-	if err := srv.Start(); err != nil {
-		fmt.Fprintln(stderr, "pixcdn: listen:", err)
-		return 1
-	}
-	var adm *admin.Server
-	if cfg.Admin.Listen != "" {
-		acfg := admin.Config{
-			Listen: cfg.Admin.Listen, Token: cfg.Admin.Token, Logger: log,
-			Stats: func() any { return map[string]any{"edge": srv.StatsSnapshot(), "store": st.Stats()} },
-		}
-		if adm, err = admin.New(acfg, adminEdge{s: srv, path: cfg.File}); err != nil {
-			fmt.Fprintln(stderr, "pixcdn: admin:", err)
-			srv.Shutdown(context.Background())
-			return 1
-		}
-		log.Info("admin listening", "addr", adm.Addr())
-	}
-	log.Info("edge listening", "http", srv.Addr(), "https", srv.TLSAddr(), "domains", len(cfg.Domains), "cache_dir", cfg.Cache.Dir)
-	if ready != nil {
-		r := running{edge: srv}
-		if adm != nil {
-			r.adminAddr = adm.Addr()
-		}
-		ready(r)
-	}
-	waitAndReload(ctx, cfg, srv, log)
-	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if adm != nil {
-		adm.Close()
-	}
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("shutdown", "err", err)
-	}
-	return 0
-}
-
-// waitAndReload serves until ctx ends, reloading the configuration file on SIGHUP: the new
-// file is loaded and validated completely, then swapped in; on any error the running
-// configuration stays and the reason is logged.
-func waitAndReload(ctx context.Context, cfg *config.Config, srv *edge.Server, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			if err := reloadFile(cfg.File, srv); err != nil {
-				log.Error("reload failed; the running configuration stays", "err", err)
-			}
-		}
-	}
-}
-
-// reloadFile re-reads path (the file the edge started from) into srv.
-func reloadFile(path string, srv *edge.Server) error {
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no configuration file to reload (%s)", path)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		return err
-	}
-	return srv.Reload(cfg)
-}
-
-// setMemoryLimit gives the Go runtime a soft memory limit of the memory tier plus headroom,
-// so garbage from objects streaming through is collected before the heap doubles past the
-// tier (GOGC alone lets it). GOMEMLIMIT in the environment wins.
-func setMemoryLimit(cfg *config.Config, log *slog.Logger) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	limit := int64(cfg.Cache.MemorySize) + memoryHeadroom
-	debug.SetMemoryLimit(limit)
-	log.Debug("go memory limit", "bytes", limit)
-}
-
-// memoryHeadroom is what the process may use beyond the memory tier: connection buffers,
-// in-flight bodies, the metadata memo, the disk index.
-const memoryHeadroom = 128 << 20
-
-func storeConfig(cfg *config.Config, log *slog.Logger) store.Config {
-	c := cfg.Cache
-	return store.Config{
-		MemoryBytes:     int64(c.MemorySize),
-		MemoryObjectMax: int64(c.MemoryObjectMax),
-		Dir:             c.Dir,
-		DiskBytes:       int64(c.DiskSize),
-		SegmentBytes:    int64(c.SegmentSize),
-		Logger:          log,
-	}
-}
-
-func newLogger(lc config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	level.UnmarshalText([]byte(lc.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if lc.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

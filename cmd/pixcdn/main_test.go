@@ -214,14 +214,14 @@ func TestReloadOnSIGHUPKeepsOldConfigOnError(t *testing.T) {
 		t.Fatal(body)
 	}
 	write("domains:\n  - name: \"*\"\n    origin: {rot: /nope}\n") // broken: rejected
-	if err := reloadFile(file, srv); err == nil || !strings.Contains(err.Error(), "pixcdn.yaml:3") {
+	if err := reloadFile(file, srv, nil); err == nil || !strings.Contains(err.Error(), "pixcdn.yaml:3") {
 		t.Fatalf("broken config accepted or error without line: %v", err)
 	}
 	if body, _ := fetch(t, base+"/f.txt"); body != "one" {
 		t.Fatal("old configuration lost after a failed reload")
 	}
 	write("listen: 127.0.0.1:0\ndomains:\n  - name: \"*\"\n    origin: {root: " + root2 + "}\n")
-	if err := reloadFile(file, srv); err != nil {
+	if err := reloadFile(file, srv, nil); err != nil {
 		t.Fatal(err)
 	}
 	if body, _ := fetch(t, base+"/f.txt?new-key"); body != "two" { // a new key: filled from the new origin

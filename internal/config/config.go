@@ -33,8 +33,10 @@ type Admin struct {
 
 // Log configures the process logger (log/slog).
 type Log struct {
-	Level  string `yaml:"level"`  // debug|info|warn|error; default info
-	Format string `yaml:"format"` // text|json; default text
+	Level        string `yaml:"level"`         // debug|info|warn|error; default info
+	Format       string `yaml:"format"`        // text|json; default text
+	AccessLog    string `yaml:"access_log"`    // access log file; "" = off, "-" = stdout
+	AccessFormat string `yaml:"access_format"` // json|combined; default json
 }
 
 // Server holds the limits of the client-facing HTTP servers.

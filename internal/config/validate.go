@@ -84,6 +84,9 @@ func (c *Config) validateLog(p *problems) {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		p.add("log.format", fmt.Sprintf("%q must be text or json", c.Log.Format))
 	}
+	if c.Log.AccessFormat != "json" && c.Log.AccessFormat != "combined" {
+		p.add("log.access_format", fmt.Sprintf("%q must be json or combined", c.Log.AccessFormat))
+	}
 }
 
 func (s *Server) validate(p *problems) {

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pixcdn/pixcdn/internal/accesslog"
+	"github.com/pixcdn/pixcdn/internal/admin"
+	"github.com/pixcdn/pixcdn/internal/config"
+	"github.com/pixcdn/pixcdn/internal/edge"
+	"github.com/pixcdn/pixcdn/internal/metrics"
+	"github.com/pixcdn/pixcdn/internal/store"
+)
+
+// node is one running edge process: the store, the edge's listeners, the admin listener,
+// metrics and the access log, started in that order and stopped in reverse.
+type node struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   *store.Cache
+	edge    *edge.Server
+	admin   *admin.Server
+	reg     *prometheus.Registry
+	metrics *metrics.Metrics
+	access  *accesslog.Logger
+}
+
+// running is what serve has started, for callers that wait on it (tests, the demo).
+type running struct {
+	edge      *edge.Server
+	adminAddr string // "" without an admin listener
+}
+
+// serve runs a node until ctx is done, then stops it gracefully. ready, when set, is called
+// once everything listens.
+func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(r running)) int {
+	n, err := startNode(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "pixcdn:", err)
+		return 1
+	}
+	if ready != nil {
+		r := running{edge: n.edge}
+		if n.admin != nil {
+			r.adminAddr = n.admin.Addr()
+		}
+		ready(r)
+	}
+	n.wait(ctx)
+	n.stop()
+	return 0
+}
+
+// serveUntilSignal runs a node until SIGINT or SIGTERM.
+func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(r running)) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, stderr, ready)
+}
+
+func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
+	n = &node{cfg: cfg, log: newLogger(cfg.Log, stderr)}
+	defer func() {
+		if err != nil {
+			n.stop()
+		}
+	}()
+	setMemoryLimit(cfg, n.log)
+	if n.store, err = store.Open(storeConfig(cfg, n.log)); err != nil {
+		return n, fmt.Errorf("cache: %w", err)
+	}
+	n.reg = metrics.NewRegistry()
+	n.metrics = metrics.New(n.reg)
+	n.metrics.SetStoreStats(n.storeStats)
+	opt := edge.Options{Logger: n.log, Metrics: n.metrics}
+	if cfg.Log.AccessLog != "" {
+		if n.access, err = accesslog.Open(accesslog.Config{Path: cfg.Log.AccessLog, Format: cfg.Log.AccessFormat}); err != nil {
+			return n, fmt.Errorf("access log: %w", err)
+		}
+		opt.AccessLog = n.access
+		n.metrics.SetAccessLogStats(n.access.Stats)
+	}
+	if n.edge, err = edge.New(cfg, n.store, opt); err != nil {
+		return n, err
+	}
+	if err = n.edge.Start(); err != nil {
+		return n, fmt.Errorf("listen: %w", err)
+	}
+	if err = n.startAdmin(); err != nil {
+		return n, fmt.Errorf("admin: %w", err)
+	}
+	n.log.Info("edge listening", "http", n.edge.Addr(), "https", n.edge.TLSAddr(), "domains", len(cfg.Domains), "cache_dir", cfg.Cache.Dir)
+	return n, nil
+}
+
+func (n *node) startAdmin() error {
+	if n.cfg.Admin.Listen == "" {
+		return nil
+	}
+	acfg := admin.Config{
+		Listen: n.cfg.Admin.Listen, Token: n.cfg.Admin.Token, Logger: n.log,
+		Metrics: promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}),
+		Stats:   func() any { return map[string]any{"edge": n.edge.StatsSnapshot(), "store": n.store.Stats()} },
+	}
+	var err error
+	if n.admin, err = admin.New(acfg, adminEdge{s: n.edge, path: n.cfg.File, metrics: n.metrics}); err != nil {
+		return err
+	}
+	n.log.Info("admin listening", "addr", n.admin.Addr())
+	return nil
+}
+
+// wait serves until ctx ends: SIGHUP reloads the configuration file (validated completely
+// first; on any error the running configuration stays and the reason is logged), SIGUSR1
+// reopens the access log (after logrotate moved it).
+func (n *node) wait(ctx context.Context) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sig)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-sig:
+			if s == syscall.SIGUSR1 {
+				n.reopenAccessLog()
+			} else if err := reloadFile(n.cfg.File, n.edge, n.metrics); err != nil {
+				n.log.Error("reload failed; the running configuration stays", "err", err)
+			}
+		}
+	}
+}
+
+func (n *node) reopenAccessLog() {
+	if n.access == nil {
+		return
+	}
+	if err := n.access.Reopen(); err != nil {
+		n.log.Error("access log reopen failed", "err", err)
+	}
+}
+
+// stop ends what started: listeners first (in-flight requests get server.shutdown_timeout),
+// then the access log (drained) and the store (its index written).
+func (n *node) stop() {
+	n.log.Info("shutting down", "timeout", n.cfg.Server.ShutdownTimeout.D())
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	if n.edge != nil {
+		if err := n.edge.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			n.log.Warn("shutdown", "err", err)
+		}
+	}
+	if n.admin != nil {
+		n.admin.Close()
+	}
+	if n.access != nil {
+		if err := n.access.Close(); err != nil {
+			n.log.Warn("access log close", "err", err)
+		}
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			n.log.Warn("cache close", "err", err)
+		}
+	}
+}
+
+func (n *node) storeStats() metrics.StoreStats {
+	s := n.store.Stats()
+	return metrics.StoreStats{
+		MemoryBytes: s.MemoryBytes, MemoryObjects: s.MemoryObjects, DiskBytes: s.DiskBytes,
+		DiskObjects: s.DiskObjects, Segments: s.Segments, MemoryEvictions: s.MemoryEvictions,
+		DiskEvictions: s.DiskEvictions, CorruptDropped: s.CorruptDropped, WriteErrors: s.WriteErrors,
+		DiskEvictedObjects: s.DiskEvictedObjects,
+	}
+}
+
+// reloadFile re-reads path (the file the edge started from) into srv.
+func reloadFile(path string, srv *edge.Server, m *metrics.Metrics) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no configuration file to reload (%s)", path)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	if err := srv.Reload(cfg); err != nil {
+		return err
+	}
+	if m != nil {
+		names := make([]string, len(cfg.Domains))
+		for i, d := range cfg.Domains {
+			names[i] = d.Name
+		}
+		m.RetainDomains(names)
+	}
+	return nil
+}
+
+// setMemoryLimit gives the Go runtime a soft memory limit of the memory tier plus headroom,
+// so garbage from objects streaming through is collected before the heap doubles past the
+// tier (GOGC alone lets it). GOMEMLIMIT in the environment wins.
+func setMemoryLimit(cfg *config.Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := int64(cfg.Cache.MemorySize) + memoryHeadroom
+	debug.SetMemoryLimit(limit)
+	log.Debug("go memory limit", "bytes", limit)
+}
+
+// memoryHeadroom is what the process may use beyond the memory tier: connection buffers,
+// in-flight bodies, the metadata memo, the disk index.
+const memoryHeadroom = 128 << 20
+
+func storeConfig(cfg *config.Config, log *slog.Logger) store.Config {
+	c := cfg.Cache
+	return store.Config{
+		MemoryBytes:     int64(c.MemorySize),
+		MemoryObjectMax: int64(c.MemoryObjectMax),
+		Dir:             c.Dir,
+		DiskBytes:       int64(c.DiskSize),
+		SegmentBytes:    int64(c.SegmentSize),
+		Logger:          log,
+	}
+}
+
+func newLogger(lc config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(lc.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if lc.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
