@@ -122,7 +122,8 @@ domains:
 			t.Errorf("%s = %q, want %s", k, m[k], v)
 		}
 	}
-	for _, series := range []string{"go_goroutines", "process_resident_memory_bytes", `pixcdn_store_objects{tier="memory"}`, `pixcdn_store_bytes{tier="disk"}`} {
+	for _, series := range []string{"go_goroutines", "process_resident_memory_bytes", `pixcdn_store_objects{tier="memory"}`, `pixcdn_store_bytes{tier="disk"}`,
+		fmt.Sprintf(`pixcdn_origin_server_up{origin="*",server=%q}`, origin.URL)} {
 		if _, ok := m[series]; !ok {
 			t.Errorf("series %s missing", series)
 		}

@@ -93,6 +93,7 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 	if n.edge, err = edge.New(cfg, n.store, opt); err != nil {
 		return n, err
 	}
+	n.metrics.SetOriginHealth(n.edge.OriginHealth)
 	if err = n.edge.Start(); err != nil {
 		return n, fmt.Errorf("listen: %w", err)
 	}

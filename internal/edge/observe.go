@@ -157,3 +157,26 @@ func (s *Server) noteOrigin(d *domain, err error, status int, took time.Duration
 		s.metrics.OriginRequest(d.cfg.Name, originOutcome(err, status), status, took, bytes)
 	}
 }
+
+// OriginHealth reports the passive health of every HTTP origin server, by domain.
+func (s *Server) OriginHealth() []metrics.OriginServerHealth {
+	var out []metrics.OriginServerHealth
+	for dc, d := range s.routes.Load().domains {
+		o := d.origin
+		for {
+			u, ok := o.(interface{ Unwrap() origin.Origin })
+			if !ok {
+				break
+			}
+			o = u.Unwrap()
+		}
+		h, ok := o.(interface{ Health() []origin.ServerHealth })
+		if !ok {
+			continue
+		}
+		for _, sh := range h.Health() {
+			out = append(out, metrics.OriginServerHealth{Origin: dc.Name, Server: sh.URL, Up: sh.Up, ConsecutiveFailures: sh.ConsecutiveFailures})
+		}
+	}
+	return out
+}

@@ -29,6 +29,9 @@ type limited struct {
 	wait   time.Duration
 }
 
+// Unwrap returns the limited origin, for optional capabilities such as Health.
+func (l *limited) Unwrap() Origin { return l.origin }
+
 func (l *limited) Fetch(req *http.Request) (*http.Response, error) {
 	if err := l.acquire(req); err != nil {
 		return nil, err
