@@ -181,3 +181,23 @@ func TestAppendMillis(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCombinedLine holds that no field content can add a line or end a quoted field early.
+func FuzzCombinedLine(f *testing.F) {
+	f.Add("/a\"b", "ua\r\n", "id x", "GET")
+	f.Add("\\\"", "\xff\x00", "", "")
+	f.Fuzz(func(t *testing.T, uri, ua, rid, method string) {
+		ri := sampleRequest()
+		ri.URI, ri.UserAgent, ri.RequestID, ri.Method, ri.Referer = uri, ua, rid, method, uri
+		line := appendCombined(nil, ri)
+		if bytes.IndexByte(line, '\n') != len(line)-1 {
+			t.Fatalf("line break inside %q", line)
+		}
+		if n := bytes.Count(line, []byte(`"`)); n != 6 {
+			t.Fatalf("%d quotes in %q, want 6", n, line)
+		}
+		if n := bytes.Count(line[bytes.LastIndexByte(line, '"'):], []byte(" ")); n != 3 {
+			t.Fatalf("%d spaces after the last quote in %q, want 3", n, line)
+		}
+	})
+}
