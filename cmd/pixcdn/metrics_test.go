@@ -108,14 +108,14 @@ domains:
 	}
 	m := scrape(t, r.adminAddr, "tok")
 	want := map[string]string{
-		`pixcdn_requests_total{cache="hit",code_class="2xx",domain="*"}`:  "2",
-		`pixcdn_requests_total{cache="miss",code_class="2xx",domain="*"}`: "7", // /a, /b and the 5 of /slow
-		`pixcdn_requests_total{cache="miss",code_class="5xx",domain="*"}`: "1", // the origin's own 503, passed on
-		`pixcdn_response_bytes_total{cache="hit",domain="*"}`:             "200",
-		`pixcdn_coalesced_waiters_total{domain="*"}`:                      "4",
-		`pixcdn_origin_requests_total{origin="*",outcome="ok"}`:           "3",
-		`pixcdn_origin_requests_total{origin="*",outcome="5xx"}`:          "1",
-		`pixcdn_request_duration_seconds_count{cache="hit",domain="*"}`:   "2",
+		`pixcdn_requests_total{cache="hit",code_class="2xx",domain="*"}`:            "2",
+		`pixcdn_requests_total{cache="miss",code_class="2xx",domain="*"}`:           "7", // /a, /b and the 5 of /slow
+		`pixcdn_requests_total{cache="miss",code_class="5xx",domain="*"}`:           "1", // the origin's own 503, passed on
+		`pixcdn_response_bytes_total{cache="hit",domain="*"}`:                       "200",
+		`pixcdn_coalesced_waiters_total{domain="*"}`:                                "4",
+		`pixcdn_origin_requests_total{origin="* ` + origin.URL + `",outcome="ok"}`:  "3",
+		`pixcdn_origin_requests_total{origin="* ` + origin.URL + `",outcome="5xx"}`: "1",
+		`pixcdn_request_duration_seconds_count{cache="hit",domain="*"}`:             "2",
 	}
 	for k, v := range want {
 		if m[k] != v {

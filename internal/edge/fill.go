@@ -163,10 +163,10 @@ func (s *Server) fill(d *domain, req *http.Request, cancel context.CancelFunc, l
 	if err != nil {
 		cancel()
 		s.stats.OriginErrors.Add(1)
-		s.noteOrigin(d, err, 0, time.Since(start), 0)
+		s.noteOrigin(d, nil, err, time.Since(start))
 		return &fillResult{err: err}
 	}
-	s.noteOrigin(d, nil, resp.StatusCode, time.Since(start), max(resp.ContentLength, 0))
+	s.noteOrigin(d, resp, nil, time.Since(start))
 	respTime := s.now()
 	res := &fillResult{fwdStatus: resp.StatusCode, size: -1}
 	switch {

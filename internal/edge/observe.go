@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/metrics"
 	"github.com/pixcdn/pixcdn/internal/origin"
 )
@@ -151,11 +153,23 @@ func originOutcome(err error, status int) string {
 	return "error"
 }
 
-// noteOrigin records one origin exchange of domain d.
-func (s *Server) noteOrigin(d *domain, err error, status int, took time.Duration, bytes int64) {
-	if s.metrics != nil {
-		s.metrics.OriginRequest(d.cfg.Name, originOutcome(err, status), status, took, bytes)
+// noteOrigin records one origin exchange of domain d, labelled with the server that answered
+// (or failed) when the origin names one: configured URLs, so the label set stays bounded.
+func (s *Server) noteOrigin(d *domain, resp *http.Response, err error, took time.Duration) {
+	if s.metrics == nil {
+		return
 	}
+	name, status, bytes := d.cfg.Name, 0, int64(0)
+	var oe *origin.Error
+	if resp != nil {
+		status, bytes = resp.StatusCode, max(resp.ContentLength, 0)
+		if srv := origin.ServerOf(resp); srv != "" {
+			name += " " + srv
+		}
+	} else if errors.As(err, &oe) && oe.Server != "" && d.cfg.Origin.Type == config.OriginHTTP {
+		name += " " + oe.Server
+	}
+	s.metrics.OriginRequest(name, originOutcome(err, status), status, took, bytes)
 }
 
 // OriginHealth reports the passive health of every HTTP origin server, by domain.

@@ -42,7 +42,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *h
 	took := time.Since(start)
 	addOriginTime(w, took)
 	if err != nil {
-		s.noteOrigin(d, err, 0, took, 0)
+		s.noteOrigin(d, nil, err, took)
 		s.stats.OriginErrors.Add(1)
 		status, reason := statusFor(err)
 		cs.Detail = reason
@@ -50,7 +50,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *h
 		return 0, nil
 	}
 	defer resp.Body.Close()
-	s.noteOrigin(d, nil, resp.StatusCode, took, max(resp.ContentLength, 0))
+	s.noteOrigin(d, resp, nil, took)
 	httpcache.RemoveHopByHop(resp.Header)
 	resp.Header["Via"] = append(resp.Header["Via"], s.via)
 	cs.FwdStatus = resp.StatusCode

@@ -284,7 +284,7 @@ func (h *HTTP) outgoing(req *http.Request, u *upstream, attempt int) (*http.Requ
 			GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
 		})
 	}
-	out := req.Clone(ctx)
+	out := req.Clone(context.WithValue(ctx, serverKey{}, u.cfg.URL))
 	out.RequestURI = ""
 	out.Host = firstNonEmpty(u.cfg.Host, h.cfg.Host, req.Host)
 	if !validHostHeader(out.Host) {
@@ -474,4 +474,16 @@ func validHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+type serverKey struct{}
+
+// ServerOf names the configured server that answered resp (its URL), or "" when the response
+// did not come from an HTTP origin. Metrics label origin exchanges with it.
+func ServerOf(resp *http.Response) string {
+	if resp == nil || resp.Request == nil {
+		return ""
+	}
+	s, _ := resp.Request.Context().Value(serverKey{}).(string)
+	return s
 }
