@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/demo"
@@ -188,7 +190,7 @@ func TestDemoServesSiteAndCaches(t *testing.T) {
 	}
 }
 
-func TestReloadOnSIGHUPKeepsOldConfigOnError(t *testing.T) {
+func TestReloadKeepsOldConfigOnErrorAndTheCache(t *testing.T) {
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "f.txt"), []byte("one"), 0o644)
 	root2 := t.TempDir()
@@ -226,6 +228,9 @@ func TestReloadOnSIGHUPKeepsOldConfigOnError(t *testing.T) {
 	}
 	if body, _ := fetch(t, base+"/f.txt?new-key"); body != "two" { // a new key: filled from the new origin
 		t.Fatalf("after reload: %q", body)
+	}
+	if body, cs := fetch(t, base+"/f.txt"); body != "one" || !strings.Contains(cs, "hit") { // cached before: kept
+		t.Fatalf("cached object lost by the reload: %q %q", body, cs)
 	}
 }
 
@@ -281,5 +286,61 @@ func TestPurgeThroughTheAdminAPI(t *testing.T) {
 	}
 	if _, cs := fetch(t, base+"/c"); !strings.Contains(cs, "hit") {
 		t.Fatalf("/c after prefetch: %q", cs)
+	}
+}
+
+// TestSignals sends the process SIGHUP (reload) and SIGUSR1 (reopen the access log) as an
+// operator's systemctl reload and logrotate would.
+func TestSignals(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "f.txt"), []byte("one"), 0o644)
+	dir := t.TempDir()
+	file, logFile := filepath.Join(dir, "pixcdn.yaml"), filepath.Join(dir, "access.log")
+	doc := func(cacheRule string) string {
+		return fmt.Sprintf("listen: 127.0.0.1:0\nlog: {access_log: %q}\ndomains:\n  - name: \"*\"\n    origin: {root: %q}\n    cache: {rules: [{extensions: [.txt], ttl: %s}]}\n", logFile, root, cacheRule)
+	}
+	os.WriteFile(file, []byte(doc("1h")), 0o644)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan running, 1)
+	done := make(chan int, 1)
+	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r }) }()
+	base := "http://" + (<-ready).edge.Addr()
+	if _, cs := fetch(t, base+"/f.txt"); !strings.Contains(cs, "ttl=3599") && !strings.Contains(cs, "ttl=3600") {
+		t.Fatalf("before reload: %s", cs)
+	}
+	os.WriteFile(file, []byte(doc("2h")), 0o644)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	poll := 0
+	waitUntil(t, "the reload", func() bool {
+		poll++ // a new key each time: a cached answer would keep its old TTL
+		_, cs := fetch(t, fmt.Sprintf("%s/f.txt?poll=%d", base, poll))
+		return strings.Contains(cs, "ttl=7199") || strings.Contains(cs, "ttl=7200")
+	})
+	os.Rename(logFile, logFile+".1") // logrotate moves the file...
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	waitUntil(t, "the reopened access log", func() bool {
+		fetch(t, base+"/f.txt")
+		_, err := os.Stat(logFile) // ...and the edge writes a new one
+		return err == nil
+	})
+	cancel()
+	<-done
+	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), `"/f.txt"`) {
+		t.Fatalf("new access log: %q", b)
+	}
+}
+
+// waitUntil polls cond (state of another goroutine the test cannot be told about) until it
+// holds, failing after a generous deadline.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }

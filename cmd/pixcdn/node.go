@@ -49,6 +49,9 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func
 		fmt.Fprintln(stderr, "pixcdn:", err)
 		return 1
 	}
+	sig := make(chan os.Signal, 1) // before ready: a signal sent once ready must not kill us
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sig)
 	if ready != nil {
 		r := running{edge: n.edge}
 		if n.admin != nil {
@@ -56,7 +59,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func
 		}
 		ready(r)
 	}
-	n.wait(ctx)
+	n.wait(ctx, sig)
 	n.stop()
 	return 0
 }
@@ -124,10 +127,7 @@ func (n *node) startAdmin() error {
 // wait serves until ctx ends: SIGHUP reloads the configuration file (validated completely
 // first; on any error the running configuration stays and the reason is logged), SIGUSR1
 // reopens the access log (after logrotate moved it).
-func (n *node) wait(ctx context.Context) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGUSR1)
-	defer signal.Stop(sig)
+func (n *node) wait(ctx context.Context, sig <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
