@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/demo"
-	"github.com/pixcdn/pixcdn/internal/edge"
 	"github.com/pixcdn/pixcdn/internal/origin/s3test"
 )
 
@@ -52,26 +52,36 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
-// runEdge serves cfg until the test ends and returns the edge's base URL.
-func runEdge(t *testing.T, cfg *config.Config) string {
+// startServe runs serve(cfg) until the test ends or stop is called; stop returns the exit code.
+func startServe(t *testing.T, cfg *config.Config) (r running, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *edge.Server, 1)
+	ready := make(chan running, 1)
 	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r.edge }) }()
-	var srv *edge.Server
+	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r }) }()
 	select {
-	case srv = <-ready:
+	case r = <-ready:
 	case code := <-done:
 		t.Fatalf("edge exited with %d", code)
 	}
+	var once sync.Once
+	code := 0
+	stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
 	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
+		if code := stop(); code != 0 {
 			t.Errorf("edge exited with %d", code)
 		}
 	})
-	return "http://" + srv.Addr()
+	return r, stop
+}
+
+// runEdge serves cfg until the test ends and returns the edge's base URL.
+func runEdge(t *testing.T, cfg *config.Config) string {
+	r, _ := startServe(t, cfg)
+	return "http://" + r.edge.Addr()
 }
 
 func fetch(t *testing.T, url string) (string, string) {
@@ -206,12 +216,8 @@ func TestReloadKeepsOldConfigOnErrorAndTheCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan *edge.Server, 1)
-	go serve(ctx, cfg, io.Discard, func(r running) { ready <- r.edge })
-	srv := <-ready
-	base := "http://" + srv.Addr()
+	r, _ := startServe(t, cfg)
+	srv, base := r.edge, "http://"+r.edge.Addr()
 	if body, _ := fetch(t, base+"/f.txt"); body != "one" {
 		t.Fatal(body)
 	}
@@ -249,12 +255,7 @@ func TestPurgeThroughTheAdminAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan running, 1)
-	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r }) }()
-	r := <-ready
-	defer func() { cancel(); <-done }()
+	r, _ := startServe(t, cfg)
 	base := "http://" + r.edge.Addr()
 	fetch(t, base+"/a")
 	fetch(t, base+"/b")
@@ -304,11 +305,8 @@ func TestSignals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan running, 1)
-	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r }) }()
-	base := "http://" + (<-ready).edge.Addr()
+	r, stop := startServe(t, cfg)
+	base := "http://" + r.edge.Addr()
 	if _, cs := fetch(t, base+"/f.txt"); !strings.Contains(cs, "ttl=3599") && !strings.Contains(cs, "ttl=3600") {
 		t.Fatalf("before reload: %s", cs)
 	}
@@ -327,8 +325,7 @@ func TestSignals(t *testing.T) {
 		_, err := os.Stat(logFile) // ...and the edge writes a new one
 		return err == nil
 	})
-	cancel()
-	<-done
+	stop()
 	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), `"/f.txt"`) {
 		t.Fatalf("new access log: %q", b)
 	}

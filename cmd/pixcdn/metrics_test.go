@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -74,11 +73,7 @@ domains:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan running, 1)
-	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r }) }()
-	r := <-ready
+	r, stop := startServe(t, cfg)
 	base := "http://" + r.edge.Addr()
 	get := func(path string) {
 		resp, err := http.Get(base + path)
@@ -128,8 +123,7 @@ domains:
 			t.Errorf("series %s missing", series)
 		}
 	}
-	cancel()
-	<-done // the access log is drained and closed on the way out
+	stop() // the access log is drained and closed on the way out
 
 	data, err := os.ReadFile(logFile)
 	if err != nil {

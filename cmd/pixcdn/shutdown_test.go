@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/pixcdn/pixcdn/internal/edge"
 )
 
 // TestShutdownUnderLoad stops the edge (what SIGTERM does) while clients keep asking: every
@@ -31,11 +28,8 @@ func TestShutdownUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *edge.Server, 1)
-	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r.edge }) }()
-	base := "http://" + (<-ready).Addr()
+	r, stopEdge := startServe(t, cfg)
+	base := "http://" + r.edge.Addr()
 
 	var (
 		completed, refused atomic.Int64
@@ -79,8 +73,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			t.Fatal("load did not get going")
 		}
 	}
-	cancel() // SIGTERM
-	if code := <-done; code != 0 {
+	if code := stopEdge(); code != 0 { // what SIGTERM does
 		t.Fatalf("exit code %d", code)
 	}
 	close(stop)
