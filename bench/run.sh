@@ -5,7 +5,8 @@
 #   bench/run.sh herd     thundering herd: 200 clients, one cold object, 200 ms origin
 #   bench/run.sh rss      peak RSS with a 300 MB working set over a 64 MiB memory tier
 #   bench/run.sh rebuild  disk-tier rebuild time for 1M objects (internal/store, slow, optional)
-#   bench/run.sh all      hit, herd and rss (rebuild is not part of all)
+#   bench/run.sh ops      operations: access log cost, purge latency, reload under load (pixcdn only)
+#   bench/run.sh all      hit, herd, rss and ops (rebuild is not part of all)
 #
 # Every server listens on 127.0.0.1 only, every load is bounded in time, and every process the
 # script starts is stopped by the EXIT trap. Tables go to stdout and to bench/results/STAMP.md;
@@ -14,6 +15,7 @@
 # Knobs (environment): BENCH_DURATION (wrk run, 15s), BENCH_ROUNDS (2), BENCH_HERD_ROUNDS (5),
 # BENCH_PIXCDN_GOMAXPROCS (cores pixcdn may use; default all),
 # BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
+# BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
@@ -59,6 +61,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# forget_pid drops a stopped process from PIDS, so its number is never signalled again.
+forget_pid() {
+	local pid keep=()
+	for pid in "${PIDS[@]}"; do [ "$pid" = "$1" ] || keep+=("$pid"); done
+	PIDS=("${keep[@]}")
+}
+
 # stop_all stops the servers of one measure before the next starts.
 stop_all() {
 	local pid
@@ -94,7 +103,7 @@ nginx_bin() { command -v nginx 2>/dev/null || echo /usr/sbin/nginx; }
 build() {
 	mkdir -p "$BIN" "$RAW"
 	(cd "$ROOT" && go build -o "$BIN/pixcdn" ./cmd/pixcdn) || die "pixcdn does not build"
-	(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/benchorigin ./bench/cmd/herd ./bench/cmd/rss)
+	(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/benchorigin ./bench/cmd/herd ./bench/cmd/rss ./bench/cmd/ops)
 }
 
 # ---------------------------------------------------------------- ports and readiness
@@ -129,10 +138,12 @@ wait_http() {
 
 # ---------------------------------------------------------------- servers
 
-# start_origin DELAY: benchorigin on a free port; sets ORIGIN (base URL).
+# start_origin DELAY [FLAG...]: benchorigin on a free port; sets ORIGIN (base URL).
 start_origin() {
+	local delay=$1
+	shift
 	rm -f "$WORK/origin.addr"
-	"$BIN/benchorigin" -listen 127.0.0.1:0 -addr-file "$WORK/origin.addr" -delay "$1" \
+	"$BIN/benchorigin" -listen 127.0.0.1:0 -addr-file "$WORK/origin.addr" -delay "$delay" "$@" \
 		>"$RAW/origin-$MEASURE.log" 2>&1 &
 	PIDS+=($!)
 	local i
@@ -295,7 +306,7 @@ proc_jiffies() {
 # server_pids NAME: the processes serving the measured requests.
 server_pids() {
 	case $1 in
-	pixcdn) echo "$PIXCDN_PID" ;;
+	pixcdn*) echo "$PIXCDN_PID" ;;
 	nginx) echo "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true) ;;
 	esac
 }
@@ -307,7 +318,8 @@ wrk_round() {
 	local obj=$1 name=$2 base=$3 round=$4 raw before after res pids b0 t0 b1 t1 s0 s1 wrk_s other
 	raw="$RAW/wrk-$obj-$name-$round.txt"
 	pids=$(server_pids "$name")
-	before=$(origin_count "/obj/$obj")
+	local opath=${ORIGIN_PATH-/obj/$obj} # "" counts every origin request
+	before=$(origin_count "$opath")
 	read -r b0 t0 < <(cpu_jiffies)
 	s0=$(proc_jiffies $pids)
 	local TIMEFORMAT='%U %S'
@@ -315,7 +327,7 @@ wrk_round() {
 		die "wrk failed: $(cat "$raw")"
 	s1=$(proc_jiffies $pids)
 	read -r b1 t1 < <(cpu_jiffies)
-	after=$(origin_count "/obj/$obj")
+	after=$(origin_count "$opath")
 	wrk_s=$(awk '{ print $1 + $2 }' "$WORK/wrk.time")
 	other=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v s=$((s1 - s0)) -v w="$wrk_s" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { o = (b - s - w * hz) / t * 100; printf "%.0f", (o < 0 ? 0 : o) }')
@@ -512,14 +524,301 @@ cmd_rebuild() {
 	} | out
 }
 
+# ---------------------------------------------------------------- 5. operations
+
+OPS_TOKEN=bench-admin-token
+
+# ops_config FILE CACHE_DIR ACCESS_LOG RULE_TTL: an edge config with a token-protected admin API,
+# the access log at ACCESS_LOG ("" = none, json format otherwise) and one cache rule (prefix
+# /gen/r/, ttl RULE_TTL), the only thing the two reload variants differ in.
+ops_config() {
+	local file=$1 cache=$2 alog=$3 ttl=$4
+	{
+		echo "listen: \"127.0.0.1:$PX_PORT\""
+		echo "admin:"
+		echo "  listen: \"127.0.0.1:$PX_ADMIN\""
+		echo "  token: \"$OPS_TOKEN\""
+		if [ -n "$alog" ]; then
+			echo "log:"
+			echo "  access_log: \"$alog\""
+			echo "  access_format: json"
+		fi
+		echo "cache:"
+		echo "  dir: \"$cache\""
+		echo "domains:"
+		echo "  - name: \"*\""
+		echo "    origin:"
+		echo "      servers:"
+		echo "        - url: \"$ORIGIN\""
+		echo "    cache:"
+		echo "      rules:"
+		echo "        - prefix: /gen/r/"
+		echo "          ttl: $ttl"
+	} >"$file"
+	"$BIN/pixcdn" config check "$file" >"$WORK/check.out" 2>&1 || die "pixcdn rejects $file: $(cat "$WORK/check.out")"
+}
+
+# start_ops_pixcdn NAME ACCESS_LOG: one edge from ops_config (rule ttl 600s). Sets PIXCDN,
+# PIXCDN_PID, PX_ADMIN, ADMIN (base URL) and OPS_CFG (its config file).
+start_ops_pixcdn() {
+	local name=$1 alog=$2
+	free_port PX_PORT
+	free_port PX_ADMIN
+	OPS_CFG="$WORK/ops-$name.yaml"
+	ops_config "$OPS_CFG" "$WORK/ops-$name-cache" "$alog" 600s
+	cp "$OPS_CFG" "$RAW/ops-$name.yaml"
+	GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)} "$BIN/pixcdn" edge -config "$OPS_CFG" >"$RAW/pixcdn-ops-$name.log" 2>&1 &
+	PIXCDN_PID=$!
+	PIDS+=("$PIXCDN_PID")
+	PIXCDN="http://127.0.0.1:$PX_PORT"
+	ADMIN="http://127.0.0.1:$PX_ADMIN"
+	wait_http "$ADMIN/healthz"
+}
+
+# metric ADMIN NAME: the sum of every series of one metric on that edge's /metrics.
+metric() {
+	curl -fsS --max-time 5 -H "Authorization: Bearer $OPS_TOKEN" "$1/metrics" |
+		awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f\n", s }'
+}
+
+# ops_tool SUBCOMMAND FLAG...: bench/cmd/ops against the current edge; prints its RESULT fields.
+ops_tool() {
+	local cmd=$1 res
+	shift
+	res=$(timeout 300 "$BIN/ops" "$cmd" -url "$PIXCDN" -admin "$ADMIN" -token "$OPS_TOKEN" "$@" 2>>"$RAW/ops-tool.err") ||
+		die "ops $cmd: $(tail -5 "$RAW/ops-tool.err")"
+	echo "$res" >>"$RAW/ops-tool.out"
+	grep '^RESULT ' <<<"$res" | sed 's/^RESULT //'
+}
+
+# perf_share PID SECONDS SYMBOL...: CPU profile of PID (perf, with call graphs) while wrk loads
+# it, then each symbol's share of the process's samples, children included ("SYMBOL=x.xx%").
+perf_share() {
+	local pid=$1 secs=$2 data="$WORK/perf-$1.data" sym
+	shift 2
+	perf record -F 999 -g -p "$pid" -o "$data" -- sleep "$secs" >/dev/null 2>&1 || return 1
+	perf report -i "$data" --children --no-demangle --stdio --sort symbol 2>/dev/null >"$RAW/perf-$pid.txt"
+	for sym; do
+		awk -v s="$sym" '$0 ~ /^ +[0-9.]+%/ && index($0, s) { gsub("%", "", $1); printf "%s=%s%%\n", s, $1; f = 1; exit } END { if (!f) printf "%s=0%%\n", s }' "$RAW/perf-$pid.txt"
+	done
+}
+
+# ops_log_cost: 1. the access log on versus off (two edges, wrk alternating), the access log's
+# lines against the requests, and the share of the hit path's CPU in metrics and logging (perf).
+ops_log_cost() {
+	local r on_pid off_pid on_url off_url on_admin off_admin
+	start_ops_pixcdn off ""
+	off_pid=$PIXCDN_PID off_url=$PIXCDN off_admin=$ADMIN
+	start_ops_pixcdn on "$WORK/access.log"
+	on_pid=$PIXCDN_PID on_url=$PIXCDN on_admin=$ADMIN
+	{
+		echo "### 5.1 Access log and metrics on the hit path"
+		echo
+		echo "Two edges from one config, one with \`log.access_log: <temp dir>/access.log\` (json), one without; wrk -t2 -c64 -d$DURATION --latency on /obj/1k, $ROUNDS round(s) alternating (log on, then log off); load average before: $(loadavg)."
+		echo
+		check_hit pixcdn "$on_url/obj/1k"
+		check_hit pixcdn "$off_url/obj/1k"
+	} | out
+	: >"$WORK/log.tsv"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		PIXCDN_PID=$on_pid HIT_TSV=log.tsv wrk_round 1k pixcdn-log-on "$on_url" $r
+		PIXCDN_PID=$off_pid HIT_TSV=log.tsv wrk_round 1k pixcdn-log-off "$off_url" $r
+	done
+	local requests dropped wrk_on lines on off ratio
+	requests=$(metric "$on_admin" pixcdn_requests_total)
+	dropped=$(metric "$on_admin" pixcdn_access_log_dropped_lines_total)
+	wrk_on=$(cat "$RAW"/wrk-1k-pixcdn-log-on-*.txt | awk '/^RESULT/ { sub("requests=", "", $2); s += $2 } END { print s }')
+	# Perf profiles: one more wrk run per edge, not part of the on/off ratio.
+	local perf_off="" perf_on=""
+	if command -v perf >/dev/null; then
+		timeout 60 wrk -t2 -c64 -d12s -s "$BENCH/wrk/report.lua" "$off_url/obj/1k" >"$RAW/wrk-perf-off.txt" 2>&1 &
+		local wpid=$!
+		sleep 1
+		perf_off=$(perf_share "$off_pid" 10 'edge.(*Server).ServeHTTP' 'edge.(*Server).report' 'metrics.(*Metrics).Request' | tr '\n' ' ')
+		wait "$wpid" || true
+		timeout 60 wrk -t2 -c64 -d12s -s "$BENCH/wrk/report.lua" "$on_url/obj/1k" >"$RAW/wrk-perf-on.txt" 2>&1 &
+		wpid=$!
+		sleep 1
+		perf_on=$(perf_share "$on_pid" 10 'edge.(*Server).ServeHTTP' 'edge.(*Server).report' 'metrics.(*Metrics).Request' 'accesslog.(*Logger).Log' 'accesslog.(*Logger).run' | tr '\n' ' ')
+		wait "$wpid" || true
+	fi
+	requests=$(metric "$on_admin" pixcdn_requests_total) # again: the perf run added requests
+	dropped=$(metric "$on_admin" pixcdn_access_log_dropped_lines_total)
+	stop_pid "$on_pid" # SIGTERM drains the access log
+	forget_pid "$on_pid"
+	lines=$(wc -l <"$WORK/access.log")
+	wrk_perf_on=$(awk '/^RESULT/ { sub("requests=", "", $2); print $2 }' "$RAW/wrk-perf-on.txt")
+	on=$(col "$WORK/log.tsv" 1k pixcdn-log-on 4 | median)
+	off=$(col "$WORK/log.tsv" 1k pixcdn-log-off 4 | median)
+	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }')
+	{
+		echo
+		echo "| edge | round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests | server CPU µs/req | other CPU % |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $11, $10 }' "$WORK/log.tsv"
+		echo
+		echo "Median req/s: log on $(printf '%.0f' "$on"), log off $(printf '%.0f' "$off"): ratio on/off **$ratio** (cost $(awk -v r="$ratio" 'BEGIN { printf "%.1f", (1 - r) * 100 }') %; target ≤ 5 %: $(awk -v r="$ratio" 'BEGIN { print (r >= 0.95 ? "met" : "**not met**") }'))."
+		echo
+		echo "Access log of the 'on' edge after its shutdown (drained): $lines lines; pixcdn_requests_total $requests; pixcdn_access_log_dropped_lines_total $dropped; lines + dropped - requests = $((lines + dropped - requests)). wrk completed $wrk_on requests in the measured rounds and $wrk_perf_on in the perf run (plus 3 warm-up requests; wrk does not count requests still in flight when it stops)."
+		echo
+		if [ -n "$perf_off" ]; then
+			echo "CPU profile (\`perf record -F 999 -g -p PID -- sleep 10\` during a separate 12 s wrk run on each edge; share of the edge process's samples, callees included):"
+			echo
+			echo "- log off: \`$perf_off\`"
+			echo "- log on: \`$perf_on\`"
+		else
+			echo "perf is not installed: metrics not isolated by profile."
+		fi
+		echo
+	} | out
+	ops_metrics_bench | out
+	echo "Load average after: $(loadavg)." | out
+	echo | out
+	PIXCDN_PID=$off_pid PIXCDN=$off_url ADMIN=$off_admin OPS_CFG="$WORK/ops-off.yaml"
+}
+
+ops_metrics_bench() {
+	echo "\`go test -run '^\$' -bench '^BenchmarkRequest\$' -benchmem ./internal/metrics/\` (metrics.Request alone, RunParallel on 2 CPUs):"
+	echo
+	echo '```'
+	(cd "$ROOT" && timeout 300 go test -run '^$' -bench '^BenchmarkRequest$' -benchmem ./internal/metrics/ 2>&1) |
+		tee "$RAW/metrics-bench.txt" | grep -E '^(Benchmark|ok|FAIL)' || true
+	echo '```'
+	echo
+}
+
+# ops_purge: 2. purge latency, one URL and a prefix over 100,000 objects under load.
+ops_purge() {
+	local n=${BENCH_OPS_OBJECTS:-100000}
+	{
+		echo "### 5.2 Purge latency"
+		echo
+		echo "Same edge (access log off), admin API with a bearer token; load average before: $(loadavg)."
+		echo
+	} | out
+	eval "local $(ops_tool purge-url -path /gen/u/1 -reps 200)"
+	{
+		echo "(a) One URL, 200 times: make /gen/u/1 a hit, \`POST /purge {\"kind\":\"url\"}\`, request it again at once (\`bench/cmd/ops purge-url\`)."
+		echo
+		echo "| purge call p50 / p99 / max ms | purge answer → first miss p50 / p99 / max ms | first request after the purge not a miss |"
+		echo "|---|---|---|"
+		awk -v a="$purge_p50_us" -v b="$purge_p99_us" -v c="$purge_max_us" -v d="$miss_p50_us" -v e="$miss_p99_us" -v f="$miss_max_us" -v g="$first_not_miss" \
+			'BEGIN { printf "| %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | %d of 200 |\n", a / 1000, b / 1000, c / 1000, d / 1000, e / 1000, f / 1000, g }'
+		echo
+	} | out
+	eval "local $(ops_tool fill -prefix /gen/p/ -n "$n" -c 32)"
+	local pfill="$n objects in ${duration_s} s (${rate}/s), misses $misses, errors $errors"
+	eval "local $(ops_tool fill -prefix /gen/q/ -n 5000 -c 32)"
+	local qfill="5000 in ${duration_s} s"
+	: >"$WORK/purge.tsv"
+	WRK_PATH_PREFIX=/gen/q/ WRK_PATH_COUNT=1000 WRK_SCRIPT=paths.lua HIT_TSV=purge.tsv ORIGIN_PATH="" DURATION=10s \
+		wrk_round q pixcdn "$PIXCDN" no-purge
+	timeout 60 "$BIN/ops" purge-prefix -url "$PIXCDN" -admin "$ADMIN" -token "$OPS_TOKEN" -prefix /gen/p/ -n "$n" -delay 2s \
+		>"$WORK/purge-prefix.out" 2>>"$RAW/ops-tool.err" &
+	local ppid=$!
+	WRK_PATH_PREFIX=/gen/q/ WRK_PATH_COUNT=1000 WRK_SCRIPT=paths.lua HIT_TSV=purge.tsv ORIGIN_PATH="" DURATION=10s \
+		wrk_round q pixcdn "$PIXCDN" purge-at-2s
+	wait "$ppid" || die "ops purge-prefix: $(tail -5 "$RAW/ops-tool.err")"
+	cat "$WORK/purge-prefix.out" >>"$RAW/ops-tool.out"
+	eval "local $(sed -n 's/^RESULT //p' "$WORK/purge-prefix.out")"
+	local pk=$((n - 1000))
+	eval "local $(ops_tool sample -prefix /gen/p/ -n "$pk" -k 1000 -want miss | sed 's/\([a-z_]*\)=/p_\1=/g')"
+	eval "local $(ops_tool sample -prefix /gen/q/ -n 5000 -k 1000 -want hit | sed 's/\([a-z_]*\)=/q_\1=/g')"
+	{
+		echo "(b) Prefix: $pfill under /gen/p/ (\`bench/cmd/ops fill\`, 32 concurrent requests, benchorigin \`-gen-size 512\`); $qfill under /gen/q/. Two wrk runs of 10 s (-t2 -c64, bench/wrk/paths.lua cycling over /gen/q/0..999, all hits), the second with \`POST /purge {\"kind\":\"prefix\",\"targets\":[\"127.0.0.1:PORT/gen/p/\"]}\` fired 2 s in, followed at once by requests under /gen/p/ until one misses."
+		echo
+		echo "| purge call ms | purge answer → first miss under /gen/p/ ms | requests until that miss | first answer |"
+		echo "|---|---|---|---|"
+		awk -v a="$purge_us" -v b="$miss_us" -v c="$probes" -v d="$first" 'BEGIN { printf "| %.3f | %.3f | %d | %s |\n", a / 1000, b / 1000, c, d }'
+		echo
+		echo "| wrk run (hits on /gen/q/) | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests (all paths) | server CPU µs/req | other CPU % |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $11, $10 }' "$WORK/purge.tsv"
+		echo
+		echo "Correctness after the runs (\`bench/cmd/ops sample\`, 1000 distinct random objects each): purged /gen/p/ (of the $pk not probed): $p_misses misses, $p_hits hits, $p_other other, $p_errors errors ($p_violations not a miss); unpurged /gen/q/: $q_hits hits, $q_misses misses, $q_other other, $q_errors errors ($q_violations not a hit)."
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+}
+
+# ops_reload: 3. ten SIGHUP reloads, alternating two configs that differ in a cache rule, under load.
+ops_reload() {
+	local a="$WORK/ops-reload-a.yaml" b="$WORK/ops-reload-b.yaml" before after i want got ttls=""
+	cp "$OPS_CFG" "$a"
+	sed 's/ttl: 600s/ttl: 1200s/' "$OPS_CFG" >"$b"
+	"$BIN/pixcdn" config check "$b" >/dev/null || die "reload variant rejected"
+	cp "$b" "$RAW/ops-reload-b.yaml"
+	{
+		echo "### 5.3 Reload under load"
+		echo
+		echo "Same edge; wrk -t2 -c64 -d20s on /obj/1k (cached) twice: without reloads, then with 10 SIGHUPs one every 1.5 s from 1.5 s in, the config file replaced (write + rename) before each by the other of two valid variants differing only in the rule for /gen/r/ (ttl 600s / 1200s). After each SIGHUP the script waits for the log line \"configuration reloaded\" and requests a fresh /gen/r/ object to read the ttl in its Cache-Status. Load average before: $(loadavg)."
+		echo
+	} | out
+	: >"$WORK/reload.tsv"
+	HIT_TSV=reload.tsv DURATION=20s wrk_round 1k pixcdn "$PIXCDN" no-reload
+	before=$(grep -c 'configuration reloaded' "$RAW/pixcdn-ops-off.log" || true)
+	(
+		for ((i = 1; i <= 10; i++)); do
+			sleep 1.5
+			if ((i % 2)); then cp "$b" "$OPS_CFG.tmp"; else cp "$a" "$OPS_CFG.tmp"; fi
+			mv "$OPS_CFG.tmp" "$OPS_CFG"
+			kill -HUP "$PIXCDN_PID"
+			local j
+			for ((j = 0; j < 50; j++)); do
+				[ "$(grep -c 'configuration reloaded' "$RAW/pixcdn-ops-off.log")" -ge $((before + i)) ] && break
+				sleep 0.02
+			done
+			curl -fsS -D - -o /dev/null --max-time 5 "$PIXCDN/gen/r/reload-$i" | tr -d '\r' |
+				sed -n 's/^[Cc]ache-[Ss]tatus:.*ttl=\([0-9-]*\).*/\1/p'
+		done >"$WORK/reload-ttls.txt"
+	) &
+	local rpid=$!
+	HIT_TSV=reload.tsv DURATION=20s wrk_round 1k pixcdn "$PIXCDN" 10-reloads
+	wait "$rpid" || true
+	after=$(grep -c 'configuration reloaded' "$RAW/pixcdn-ops-off.log" || true)
+	ttls=$(tr '\n' ' ' <"$WORK/reload-ttls.txt")
+	local failed
+	failed=$(grep -c 'reload failed' "$RAW/pixcdn-ops-off.log" || true)
+	{
+		echo "| wrk run | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests for /obj/1k | server CPU µs/req | other CPU % |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $11, $10 }' "$WORK/reload.tsv"
+		echo
+		local r0 r1
+		r0=$(col "$WORK/reload.tsv" 1k pixcdn 4 | head -1)
+		r1=$(col "$WORK/reload.tsv" 1k pixcdn 4 | tail -1)
+		echo "Ratio with/without reloads: $(awk -v a="$r1" -v b="$r0" 'BEGIN { printf "%.3f", a / b }'). \"configuration reloaded\" in the pixcdn log: $((after - before)) during the run (10 expected); \"reload failed\": $failed. ttl of a fresh /gen/r/ object after each reload (expected 1199 599 1199 ... for 1200s/600s): $ttls"
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+}
+
+cmd_ops() {
+	MEASURE=ops
+	command -v perf >/dev/null || echo "run.sh: perf not found; the metrics share is not profiled" >&2
+	start_origin 0s -gen-size 512
+	{
+		echo "## 5. Operations"
+		echo
+		echo "pixcdn only; benchorigin with \`-gen-size 512\`; GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)}."
+		echo
+	} | out
+	ops_log_cost
+	ops_purge
+	ops_reload
+	stop_all
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	hit | herd | rss | rebuild | all) ;;
+	hit | herd | rss | rebuild | ops | all) ;;
 	*)
-		echo "usage: bench/run.sh hit|herd|rss|rebuild|all" >&2
+		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|all" >&2
 		exit 2
 		;;
 	esac
@@ -540,10 +839,12 @@ main() {
 	herd) cmd_herd ;;
 	rss) cmd_rss ;;
 	rebuild) cmd_rebuild ;;
+	ops) cmd_ops ;;
 	all)
 		cmd_hit
 		cmd_herd
 		cmd_rss
+		cmd_ops
 		;;
 	esac
 	echo "Raw outputs: bench/results/raw/$STAMP/; this report: bench/results/$STAMP.md" >&2
