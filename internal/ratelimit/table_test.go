@@ -209,3 +209,26 @@ func TestFloodDoesNotGrowHeap(t *testing.T) {
 		t.Errorf("heap grew %d bytes during a flood of %d keys", growth, n)
 	}
 }
+
+// Many goroutines flooding new keys: every decision is counted once and the bound holds.
+func TestConcurrentFloodCountsAndBound(t *testing.T) {
+	l := newLimiter(t, 2048, perSecond(1, 1))
+	ks := distinct(20_000)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < len(ks); i += 8 {
+				l.Allow("/", ks[i], t0)
+				l.Allow("/", ks[i], t0) // refused unless evicted in between
+			}
+		})
+	}
+	wg.Wait()
+	st := l.Stats()
+	if st.Allowed+st.Refusals != 2*uint64(len(ks)) || st.Keys > st.Capacity || st.Capacity > 2048 {
+		t.Fatalf("stats %+v after %d requests", st, 2*len(ks))
+	}
+	if st.Allowed < uint64(len(ks)) || st.Evictions != st.Allowed-uint64(st.Keys) {
+		t.Fatalf("stats %+v: want every first request allowed, evictions = inserts - keys", st)
+	}
+}
