@@ -15,7 +15,8 @@
 # Knobs (environment): BENCH_DURATION (wrk run, 15s), BENCH_ROUNDS (2), BENCH_HERD_ROUNDS (5),
 # BENCH_PIXCDN_GOMAXPROCS (cores pixcdn may use; default all),
 # BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
-# BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000),
+# BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000), BENCH_OPS_PARTS (which parts
+# of ops run, log,purge,reload: rerun a disturbed one alone),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
@@ -706,10 +707,11 @@ ops_purge() {
 			'BEGIN { printf "| %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | %d of 200 |\n", a / 1000, b / 1000, c / 1000, d / 1000, e / 1000, f / 1000, g }'
 		echo
 	} | out
-	eval "local $(ops_tool fill -prefix /gen/p/ -n "$n" -c 32)"
-	local pfill="$n objects in ${duration_s} s (${rate}/s), misses $misses, errors $errors"
-	eval "local $(ops_tool fill -prefix /gen/q/ -n 5000 -c 32)"
-	local qfill="5000 in ${duration_s} s"
+	# Each tool's RESULT fields get a prefix, so one result cannot overwrite another's (or $n).
+	eval "local $(ops_tool fill -prefix /gen/p/ -n "$n" -c 32 | sed 's/\([a-z_]*\)=/fp_\1=/g')"
+	local pfill="$fp_n objects in ${fp_duration_s} s (${fp_rate}/s), misses $fp_misses, errors $fp_errors"
+	eval "local $(ops_tool fill -prefix /gen/q/ -n 5000 -c 32 | sed 's/\([a-z_]*\)=/fq_\1=/g')"
+	local qfill="$fq_n in ${fq_duration_s} s"
 	: >"$WORK/purge.tsv"
 	WRK_PATH_PREFIX=/gen/q/ WRK_PATH_COUNT=1000 WRK_SCRIPT=paths.lua HIT_TSV=purge.tsv ORIGIN_PATH="" DURATION=10s \
 		wrk_round q pixcdn "$PIXCDN" no-purge
@@ -805,9 +807,14 @@ cmd_ops() {
 		echo "pixcdn only; benchorigin with \`-gen-size 512\`; GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)}."
 		echo
 	} | out
-	ops_log_cost
-	ops_purge
-	ops_reload
+	local parts=${BENCH_OPS_PARTS:-log,purge,reload}
+	if [[ ,$parts, == *,log,* ]]; then
+		ops_log_cost
+	else
+		start_ops_pixcdn off ""
+	fi
+	[[ ,$parts, != *,purge,* ]] || ops_purge
+	[[ ,$parts, != *,reload,* ]] || ops_reload
 	stop_all
 }
 
