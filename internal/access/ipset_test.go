@@ -22,7 +22,7 @@ func TestIPSetTable(t *testing.T) {
 		{"192.0.2.1", true}, {"192.0.2.2", false}, {"192.0.2.0", false},
 		{"198.51.100.0", true}, {"198.51.100.255", true}, {"198.51.101.0", false}, // merged /25s
 		{"203.0.113.0", true}, {"203.0.113.255", true}, // host bits ignored
-		{"::ffff:10.1.2.3", true},                           // mapped address looks up as IPv4
+		{"::ffff:10.1.2.3", true},                                               // mapped address looks up as IPv4
 		{"100.64.0.1", true}, {"100.127.255.255", true}, {"100.128.0.0", false}, // mapped prefix stored as IPv4
 		{"2001:db8::1", true}, {"2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", true}, {"2001:db9::", false},
 		{"2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", false},
@@ -290,16 +290,18 @@ func benchSet(b *testing.B, v6 bool) (*IPSet, []netip.Addr) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Half the probes fall inside a listed prefix, half anywhere.
 	addrs := make([]netip.Addr, 1024)
 	for i := range addrs {
-		if v6 {
-			var a [16]byte
-			putRandom(r, a[:])
+		var a [16]byte
+		putRandom(r, a[:])
+		switch {
+		case i%2 == 0:
+			addrs[i] = netip.MustParsePrefix(ss[r.IntN(len(ss))]).Addr()
+		case v6:
 			addrs[i] = netip.AddrFrom16(a)
-		} else {
-			var a [4]byte
-			putRandom(r, a[:])
-			addrs[i] = netip.AddrFrom4(a)
+		default:
+			addrs[i] = netip.AddrFrom4([4]byte(a[:4]))
 		}
 	}
 	return s, addrs

@@ -2,7 +2,7 @@ package access
 
 import (
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -93,7 +93,8 @@ func hasAnyParam(q string, params ...string) bool {
 // origin might read differently.
 func canonicalQuery(q, skip string) (string, error) {
 	type kv struct{ k, v string }
-	var pairs []kv
+	var stack [16]kv
+	pairs, size := stack[:0], 0
 	for rest := q; rest != ""; {
 		var piece string
 		piece, rest = nextPiece(rest)
@@ -101,25 +102,27 @@ func canonicalQuery(q, skip string) (string, error) {
 			continue
 		}
 		rk, rv, _ := strings.Cut(piece, "=")
-		k, err := url.QueryUnescape(rk)
+		k, err := canonicalComponent(rk)
 		if err != nil {
 			return "", err
 		}
-		v, err := url.QueryUnescape(rv)
+		v, err := canonicalComponent(rv)
 		if err != nil {
 			return "", err
 		}
 		if k != skip {
-			pairs = append(pairs, kv{url.QueryEscape(k), url.QueryEscape(v)})
+			pairs = append(pairs, kv{k, v})
+			size += len(k) + len(v) + 2
 		}
 	}
-	sort.Slice(pairs, func(i, j int) bool {
-		if pairs[i].k != pairs[j].k {
-			return pairs[i].k < pairs[j].k
+	slices.SortFunc(pairs, func(a, b kv) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
 		}
-		return pairs[i].v < pairs[j].v
+		return strings.Compare(a.v, b.v)
 	})
 	var b strings.Builder
+	b.Grow(size)
 	for i, p := range pairs {
 		if i > 0 {
 			b.WriteByte('&')
@@ -129,6 +132,25 @@ func canonicalQuery(q, skip string) (string, error) {
 		b.WriteString(p.v)
 	}
 	return b.String(), nil
+}
+
+// canonicalComponent is url.QueryEscape(url.QueryUnescape(raw)), without allocating for the
+// common case of a component made only of unreserved characters (which both leave unchanged).
+// skip is compared against this form, which is the name itself for the unreserved names we use.
+func canonicalComponent(raw string) (string, error) {
+	plain := true
+	for i := 0; i < len(raw) && plain; i++ {
+		c := raw[i]
+		plain = isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	if plain {
+		return raw, nil
+	}
+	s, err := url.QueryUnescape(raw)
+	if err != nil {
+		return "", err
+	}
+	return url.QueryEscape(s), nil
 }
 
 // appendQuery adds piece to q.

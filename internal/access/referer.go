@@ -3,7 +3,6 @@ package access
 import (
 	"fmt"
 	"net/netip"
-	"net/url"
 	"strings"
 )
 
@@ -94,20 +93,65 @@ func (r *RefererRule) matches(host string) bool {
 	return false
 }
 
-// refererHost extracts the lowercased host, without port or trailing dot.
+// refererHost extracts the lowercased host, without userinfo, port or trailing dot. It reads the
+// authority by hand rather than through url.Parse: this runs on every request of a protected
+// domain, and only the host matters. What it accepts is checked against url.Parse by a fuzz target.
 func refererHost(ref string, schemeless bool) (string, bool) {
-	if !strings.Contains(ref, "://") {
-		if !schemeless {
+	rest := ref
+	if i := strings.Index(ref, "://"); i >= 0 {
+		if !validScheme(ref[:i]) {
 			return "", false
 		}
-		ref = "//" + ref
-	}
-	u, err := url.Parse(ref)
-	if err != nil || u.Host == "" {
+		rest = ref[i+3:]
+	} else if !schemeless {
 		return "", false
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	host, ok := stripPort(rest)
+	if !ok {
+		return "", false
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	return host, validHost(host)
+}
+
+// validScheme is RFC 3986's ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+func validScheme(s string) bool {
+	if s == "" || !('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(isAlnum(c) || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// stripPort splits "host:port" or "[v6]:port" (port optional, digits only) and returns the host.
+func stripPort(hp string) (string, bool) {
+	host, port := hp, ""
+	if strings.HasPrefix(hp, "[") {
+		end := strings.IndexByte(hp, ']')
+		if end < 0 {
+			return "", false
+		}
+		host, port = hp[1:end], hp[end+1:]
+		if port != "" && port[0] != ':' || !strings.Contains(host, ":") {
+			return "", false
+		}
+	} else if i := strings.IndexByte(hp, ':'); i >= 0 {
+		host, port = hp[:i], hp[i:]
+	}
+	if port != "" && !allDigits(port[1:]) {
+		return "", false
+	}
+	return host, true
 }
 
 // validHost accepts DNS names of letters, digits, '-' and '_' in non-empty labels, and IP literals.

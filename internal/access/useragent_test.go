@@ -1,9 +1,11 @@
 package access
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestGlob(t *testing.T) {
@@ -112,4 +114,25 @@ func BenchmarkUAAllowed(b *testing.B) {
 			b.Fatal("denied")
 		}
 	}
+}
+
+// FuzzGlob checks the star-splitting matcher against a regexp built from the same pattern.
+func FuzzGlob(f *testing.F) {
+	f.Add("a*b*c", "aXbYc")
+	f.Add("*a*a*", "aa")
+	f.Add("ab*ba", "aba")
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if len(pattern) > 64 || len(s) > 256 || !utf8.ValidString(pattern) || !utf8.ValidString(s) {
+			return // the regexp reference needs valid UTF-8
+		}
+		parts := strings.Split(pattern, "*")
+		for i, p := range parts {
+			parts[i] = regexp.QuoteMeta(p)
+		}
+		re := regexp.MustCompile(`(?s)\A` + strings.Join(parts, ".*") + `\z`)
+		g := compileGlob(pattern)
+		if got, want := g.match(s), re.MatchString(s); got != want {
+			t.Fatalf("glob %q match %q = %v, regexp says %v", pattern, s, got, want)
+		}
+	})
 }
