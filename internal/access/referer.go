@@ -106,7 +106,8 @@ func refererHost(ref string, schemeless bool) (string, bool) {
 	} else if !schemeless {
 		return "", false
 	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+	// '\' ends the authority too, as in browsers' URL parsing, so "evil.com\@example.com" is evil.com.
+	if i := strings.IndexAny(rest, "/?#\\"); i >= 0 {
 		rest = rest[:i]
 	}
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {

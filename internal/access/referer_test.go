@@ -30,13 +30,14 @@ func TestRefererRule(t *testing.T) {
 		{"https://192.0.2.7:443/", true, true, false},           // IP literal
 		{"http://[::1]:8080/", true, true, false},               // IPv6 literal, port ignored
 		{"https://evil.com/?ref=https://example.com/", false, false, true},
-		{"https://example.com@evil.com/", false, false, true}, // userinfo is not the host
-		{"https://example.com.evil.com/", false, false, true}, // suffix tricks
-		{"android-app://example.com/", true, true, false},     // any scheme, host matched
-		{"", false, true, false},                              // empty: AllowEmpty decides, both modes
-		{"   ", false, true, false},                           // blank counts as empty
-		{"example.com/page", false, false, false},             // scheme-less: malformed unless Schemeless
-		{"not a url", false, false, false},                    // malformed: refused in both modes
+		{"https://example.com@evil.com/", false, false, true},  // userinfo is not the host
+		{"https://example.com.evil.com/", false, false, true},  // suffix tricks
+		{`https://evil.com\@example.com/`, false, false, true}, // '\' ends the authority
+		{"android-app://example.com/", true, true, false},      // any scheme, host matched
+		{"", false, true, false},                               // empty: AllowEmpty decides, both modes
+		{"   ", false, true, false},                            // blank counts as empty
+		{"example.com/page", false, false, false},              // scheme-less: malformed unless Schemeless
+		{"not a url", false, false, false},                     // malformed: refused in both modes
 		{"https://", false, false, false},
 		{"https://exa mple.com/", false, false, false},
 		{"https://exa%6dple.com/", false, false, false},
