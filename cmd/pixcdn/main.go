@@ -19,6 +19,7 @@ usage:
   pixcdn purge [-soft] [-prefix|-tag|-domain] TARGET...
                                         purge the cache of a node (through its admin API)
   pixcdn prefetch [-f FILE] URL...      warm the cache of a node (through its admin API)
+  pixcdn sign -config FILE URL...       print signed URLs for a domain's access.sign
   pixcdn version                        print the version
 
 Run "pixcdn COMMAND -h" for the flags of a command.
@@ -41,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdPurge(rest, stdout, stderr)
 	case "prefetch":
 		return cmdPrefetch(rest, stdout, stderr)
+	case "sign":
+		return cmdSign(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -339,5 +340,42 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
+	}
+}
+
+func TestSignCommandMatchesTheEdge(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "a.txt"), []byte("signed content"), 0o644)
+	file := filepath.Join(t.TempDir(), "pixcdn.yaml")
+	os.WriteFile(file, []byte(`listen: 127.0.0.1:0
+domains:
+  - name: img.example.com
+    origin: {root: `+root+`}
+    access:
+      sign: {type: A, keys: ["aliyuncdnexp1234"], ttl: 1h}
+`), 0o644)
+	var out, errb bytes.Buffer
+	// The published type A vector: ts 1444435200, rand 0, uid 0.
+	if code := run([]string{"sign", "-config", file, "-time", "2015-10-10T00:00:00Z", "img.example.com/video/standard/1K.html"}, &out, &errb); code != 0 {
+		t.Fatalf("%d %s", code, errb.String())
+	}
+	if want := "auth_key=1444435200-0-0-80cd3862d699b7118eed99103f2a3a4f"; !strings.Contains(out.String(), want) {
+		t.Fatalf("signed %q, want %s", out.String(), want)
+	}
+	out.Reset()
+	run([]string{"sign", "-config", file, "http://img.example.com/a.txt"}, &out, &errb)
+	cfg, _ := config.Load(file)
+	base := runEdge(t, cfg)
+	u, _ := url.Parse(strings.TrimSpace(out.String()))
+	req, _ := http.NewRequest(http.MethodGet, base+u.RequestURI(), nil)
+	req.Host = "img.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "signed content" {
+		t.Fatalf("edge answered %d %q to %s", resp.StatusCode, body, u.RequestURI())
 	}
 }

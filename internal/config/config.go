@@ -51,6 +51,7 @@ type Server struct {
 	MaxURLBytes       Size     `yaml:"max_url_bytes"`       // 8KiB → 414
 	MaxBodyBytes      Size     `yaml:"max_body_bytes"`      // 10MiB for passed-through request bodies → 413
 	HTTP1             string   `yaml:"http1"`               // plain-HTTP server: "native" (default, internal/h1) or "stdlib" (net/http)
+	TrustedProxies    []string `yaml:"trusted_proxies"`     // CIDRs whose X-Forwarded-For is believed for the client IP
 }
 
 // Cache sizes the storage shared by all domains.
@@ -70,6 +71,7 @@ type Domain struct {
 	TLS     *TLS        `yaml:"tls"` // nil = no certificate for this domain
 	Origin  Origin      `yaml:"origin"`
 	Cache   DomainCache `yaml:"cache"`
+	Access  Access      `yaml:"access"`
 }
 
 // TLS names PEM files; both must exist and load as a key pair at validation.

@@ -128,6 +128,11 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func (c *Config) expandEnv(p *problems, lookup func(string) (string, bool)) {
 	expand(p, lookup, "admin.token", &c.Admin.Token)
 	for i := range c.Domains {
+		if sg := c.Domains[i].Access.Sign; sg != nil {
+			for j := range sg.Keys {
+				expand(p, lookup, fmt.Sprintf("domains[%d].access.sign.keys[%d]", i, j), &sg.Keys[j])
+			}
+		}
 		s := c.Domains[i].Origin.S3
 		if s == nil {
 			continue

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/pixcdn/pixcdn/internal/access"
 	"net"
 	"net/url"
 	"os"
@@ -102,6 +103,9 @@ func (s *Server) validate(p *problems) {
 	}
 	positive(p, "server.max_header_bytes", s.MaxHeaderBytes)
 	positive(p, "server.max_body_bytes", s.MaxBodyBytes)
+	if _, err := access.NewIPSet(s.TrustedProxies); err != nil {
+		p.add("server.trusted_proxies", err.Error())
+	}
 	if s.HTTP1 != HTTP1Native && s.HTTP1 != HTTP1Stdlib {
 		p.add("server.http1", fmt.Sprintf("%q: want %q or %q", s.HTTP1, HTTP1Native, HTTP1Stdlib))
 	}

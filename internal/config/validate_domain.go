@@ -38,6 +38,7 @@ func (c *Config) validateDomains(p *problems) {
 			}
 		}
 		d.Origin.validate(p, base+".origin")
+		d.Access.validate(p, base+".access")
 		d.Cache.validate(p, base+".cache")
 	}
 	if needTLS != "" && c.TLSListen == "" {

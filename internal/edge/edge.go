@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pixcdn/pixcdn/internal/access"
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 	"github.com/pixcdn/pixcdn/internal/metrics"
@@ -54,6 +55,7 @@ type Server struct {
 	cfg         *config.Config
 	metrics     *metrics.Metrics
 	accessLog   RequestLogger
+	trusted     *access.IPSet // proxies whose X-Forwarded-For names the client
 
 	listeners
 }
@@ -70,6 +72,7 @@ type domain struct {
 	keyer     keyer
 	heuristic httpcache.Heuristic
 	cert      *tls.Certificate
+	guard     *guard // nil: no access rules
 }
 
 // routes maps request hosts to domains. It is replaced whole on reload.
@@ -103,22 +106,25 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		metrics:     opt.Metrics,
 		accessLog:   opt.AccessLog,
 	}
-	rt, err := buildRoutes(cfg, opt.Origins)
+	rt, err := buildRoutes(cfg, opt.Origins, opt.Now)
 	if err != nil {
 		return nil, err
 	}
 	s.routes.Store(rt)
+	if s.trusted, err = access.NewIPSet(cfg.Server.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+	}
 	if s.bans, err = loadBans(cfg.Cache.Dir); err != nil {
 		return nil, fmt.Errorf("purges: %w", err)
 	}
 	return s, nil
 }
 
-func buildRoutes(cfg *config.Config, override map[string]origin.Origin) (*routes, error) {
+func buildRoutes(cfg *config.Config, override map[string]origin.Origin, now func() time.Time) (*routes, error) {
 	rt := &routes{cfg: cfg, domains: make(map[*config.Domain]*domain, len(cfg.Domains))}
 	for i := range cfg.Domains {
 		dc := &cfg.Domains[i]
-		d, err := newDomain(dc, override[dc.Name])
+		d, err := newDomain(dc, override[dc.Name], now)
 		if err != nil {
 			return nil, fmt.Errorf("domain %s: %w", dc.Name, err)
 		}
@@ -130,7 +136,7 @@ func buildRoutes(cfg *config.Config, override map[string]origin.Origin) (*routes
 	return rt, nil
 }
 
-func newDomain(dc *config.Domain, o origin.Origin) (*domain, error) {
+func newDomain(dc *config.Domain, o origin.Origin, now func() time.Time) (*domain, error) {
 	d := &domain{
 		cfg: dc,
 		heuristic: httpcache.Heuristic{
@@ -147,6 +153,10 @@ func newDomain(dc *config.Domain, o origin.Origin) (*domain, error) {
 		}
 	}
 	d.origin = o
+	var err error
+	if d.guard, err = newGuard(&dc.Access, now); err != nil {
+		return nil, err
+	}
 	if dc.TLS != nil {
 		cert, err := tls.LoadX509KeyPair(dc.TLS.Cert, dc.TLS.Key)
 		if err != nil {

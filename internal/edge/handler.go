@@ -24,8 +24,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case d == nil:
 		s.reject(w, http.StatusMisdirectedRequest, "unknown host")
+		return
 	case s.maxURL > 0 && len(r.RequestURI) > s.maxURL:
 		s.reject(w, http.StatusRequestURITooLong, "request URL too long")
+		return
+	}
+	if d.guard != nil {
+		if r = s.admit(w, r, d); r == nil {
+			return // refused, and answered
+		}
+	}
+	switch {
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		s.pass(w, r, d, "method")
 	default:

@@ -97,6 +97,7 @@ type harnessOpt struct {
 	timeout    string // origin response_timeout; default 2s
 	servers    string // more entries under origin.servers (indented 8 spaces)
 	http1      string // server.http1: "" (default, native) or "stdlib"
+	serverYAML string // more keys under server: (indented 2 spaces)
 }
 
 func newHarness(t testing.TB, h http.HandlerFunc, opt harnessOpt) *harness {
@@ -116,8 +117,11 @@ func (hs *harness) start(opt harnessOpt) {
 		cache += fmt.Sprintf("  dir: %q\n  disk_size: 512MiB\n  segment_size: 8MiB\n", opt.diskDir)
 	}
 	cache += opt.cacheYAML
-	if opt.http1 != "" {
-		cache += "server:\n  http1: " + opt.http1 + "\n"
+	if opt.http1 != "" || opt.serverYAML != "" {
+		cache += "server:\n" + opt.serverYAML
+		if opt.http1 != "" {
+			cache += "  http1: " + opt.http1 + "\n"
+		}
 	}
 	doc := fmt.Sprintf(`listen: "127.0.0.1:0"
 %sdomains:

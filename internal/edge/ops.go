@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -86,12 +87,12 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 // that belong to listeners and the store (listen addresses, cache sizes, timeouts) need a
 // restart; they are reported, not applied.
 func (s *Server) Reload(cfg *config.Config) error {
-	rt, err := buildRoutes(cfg, nil)
+	rt, err := buildRoutes(cfg, nil, s.now)
 	if err != nil {
 		return err
 	}
 	old := s.cfg
-	if cfg.Listen != old.Listen || cfg.TLSListen != old.TLSListen || cfg.Cache != old.Cache || cfg.Server != old.Server {
+	if cfg.Listen != old.Listen || cfg.TLSListen != old.TLSListen || cfg.Cache != old.Cache || !reflect.DeepEqual(cfg.Server, old.Server) {
 		s.log.Warn("reload: listener, server and cache settings change only on restart")
 	}
 	s.routes.Store(rt)
