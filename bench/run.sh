@@ -660,6 +660,8 @@ ops_log_cost() {
 		echo
 		echo "Median req/s: log on $(printf '%.0f' "$on"), log off $(printf '%.0f' "$off"): ratio on/off **$ratio** (cost $(awk -v r="$ratio" 'BEGIN { printf "%.1f", (1 - r) * 100 }') %; target ≤ 5 %: $(awk -v r="$ratio" 'BEGIN { print (r >= 0.95 ? "met" : "**not met**") }'))."
 		echo
+		ops_clean_ratio "$WORK/log.tsv"
+		echo
 		echo "Access log of the 'on' edge after its shutdown (drained): $lines lines; pixcdn_requests_total $requests; pixcdn_access_log_dropped_lines_total $dropped; lines + dropped - requests = $((lines + dropped - requests)). wrk completed $wrk_on requests in the measured rounds and $wrk_perf_on in the perf run (plus 3 warm-up requests; wrk does not count requests still in flight when it stops)."
 		echo
 		if [ -n "$perf_off" ]; then
@@ -676,6 +678,24 @@ ops_log_cost() {
 	echo "Load average after: $(loadavg)." | out
 	echo | out
 	PIXCDN_PID=$off_pid PIXCDN=$off_url ADMIN=$off_admin OPS_CFG="$WORK/ops-off.yaml"
+}
+
+# ops_clean_ratio TSV: the on/off ratio over the undisturbed rounds only (other CPU ≤ 5 %), and
+# the server CPU per request, which other load moves less than throughput.
+ops_clean_ratio() {
+	local tsv=$1 con coff n_on n_off cpu_on cpu_off
+	con=$(awk -F'\t' '$2 == "pixcdn-log-on" && $10 <= 5 { print $4 }' "$tsv" | median || echo "")
+	coff=$(awk -F'\t' '$2 == "pixcdn-log-off" && $10 <= 5 { print $4 }' "$tsv" | median || echo "")
+	n_on=$(awk -F'\t' '$2 == "pixcdn-log-on" && $10 <= 5' "$tsv" | wc -l)
+	n_off=$(awk -F'\t' '$2 == "pixcdn-log-off" && $10 <= 5' "$tsv" | wc -l)
+	if [ -n "$con" ] && [ -n "$coff" ]; then
+		echo "Undisturbed rounds only (other CPU ≤ 5 %: $n_on on, $n_off off): log on $(printf '%.0f' "$con"), log off $(printf '%.0f' "$coff") req/s, ratio **$(awk -v a="$con" -v b="$coff" 'BEGIN { printf "%.3f", a / b }')**."
+	else
+		echo "Undisturbed rounds only (other CPU ≤ 5 %): $n_on on, $n_off off: no ratio (rerun when the machine is quiet)."
+	fi
+	cpu_on=$(col "$tsv" 1k pixcdn-log-on 11 | median)
+	cpu_off=$(col "$tsv" 1k pixcdn-log-off 11 | median)
+	echo "Server CPU per request (median of all rounds): log on $cpu_on µs, log off $cpu_off µs: $(awk -v a="$cpu_on" -v b="$cpu_off" 'BEGIN { printf "%+.1f", (a / b - 1) * 100 }') %."
 }
 
 ops_metrics_bench() {
