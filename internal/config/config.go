@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Config is the whole configuration of one edge process. Field comments give the default that
 // Load and Parse apply when the key is absent.
@@ -52,6 +55,7 @@ type Server struct {
 	MaxBodyBytes      Size     `yaml:"max_body_bytes"`      // 10MiB for passed-through request bodies → 413
 	HTTP1             string   `yaml:"http1"`               // plain-HTTP server: "native" (default, internal/h1) or "stdlib" (net/http)
 	TrustedProxies    []string `yaml:"trusted_proxies"`     // CIDRs whose X-Forwarded-For is believed for the client IP
+	TLSMinVersion     string   `yaml:"tls_min_version"`     // "1.2" (default) or "1.3"
 }
 
 // Cache sizes the storage shared by all domains.
@@ -74,10 +78,32 @@ type Domain struct {
 	Access  Access      `yaml:"access"`
 }
 
-// TLS names PEM files; both must exist and load as a key pair at validation.
+// TLS names PEM files; both must exist and load as a key pair at validation. A reload
+// re-reads them, so renewed certificates take effect without a restart.
 type TLS struct {
-	Cert string `yaml:"cert"`
-	Key  string `yaml:"key"`
+	Cert      string `yaml:"cert"`
+	Key       string `yaml:"key"`
+	HTTPSOnly bool   `yaml:"https_only"` // plain-HTTP requests get 301 to https://
+	HSTS      *HSTS  `yaml:"hsts"`       // Strict-Transport-Security on HTTPS responses
+}
+
+// HSTS is the Strict-Transport-Security policy of a domain.
+type HSTS struct {
+	MaxAge            Duration `yaml:"max_age"` // e.g. 8760h (a year); at least 1s
+	IncludeSubdomains bool     `yaml:"include_subdomains"`
+	Preload           bool     `yaml:"preload"`
+}
+
+// Header is the Strict-Transport-Security value.
+func (h *HSTS) Header() string {
+	v := "max-age=" + strconv.FormatInt(int64(h.MaxAge.D()/time.Second), 10)
+	if h.IncludeSubdomains {
+		v += "; includeSubDomains"
+	}
+	if h.Preload {
+		v += "; preload"
+	}
+	return v
 }
 
 // Origin types.

@@ -22,6 +22,7 @@ func (c *Config) setDefaults() {
 		MaxURLBytes:       8 << 10,
 		MaxBodyBytes:      10 << 20,
 		HTTP1:             HTTP1Native,
+		TLSMinVersion:     "1.2",
 	}
 	c.Cache = Cache{
 		MemorySize:      256 << 20,

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // validate reports every problem of c into p. It never stops at the first one: an operator
@@ -105,6 +106,9 @@ func (s *Server) validate(p *problems) {
 	positive(p, "server.max_body_bytes", s.MaxBodyBytes)
 	if _, err := access.NewIPSet(s.TrustedProxies); err != nil {
 		p.add("server.trusted_proxies", err.Error())
+	}
+	if s.TLSMinVersion != "1.2" && s.TLSMinVersion != "1.3" {
+		p.add("server.tls_min_version", fmt.Sprintf("%q: want \"1.2\" or \"1.3\"", s.TLSMinVersion))
 	}
 	if s.HTTP1 != HTTP1Native && s.HTTP1 != HTTP1Stdlib {
 		p.add("server.http1", fmt.Sprintf("%q: want %q or %q", s.HTTP1, HTTP1Native, HTTP1Stdlib))
@@ -205,6 +209,9 @@ func loadTLS(p *problems, field string, t *TLS) {
 	}
 	if t.Key == "" {
 		p.add(field+".key", "is required")
+	}
+	if t.HSTS != nil && t.HSTS.MaxAge < Duration(time.Second) {
+		p.add(field+".hsts.max_age", "must be at least 1s (a year, 8760h, is usual)")
 	}
 	if t.Cert == "" || t.Key == "" {
 		return

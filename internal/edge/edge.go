@@ -72,7 +72,9 @@ type domain struct {
 	keyer     keyer
 	heuristic httpcache.Heuristic
 	cert      *tls.Certificate
-	guard     *guard // nil: no access rules
+	guard     *guard   // nil: no access rules
+	hsts      []string // Strict-Transport-Security value for HTTPS responses; nil: none
+	httpsOnly bool     // plain HTTP is redirected to https://
 }
 
 // routes maps request hosts to domains. It is replaced whole on reload.
@@ -158,6 +160,10 @@ func newDomain(dc *config.Domain, o origin.Origin, now func() time.Time) (*domai
 		return nil, err
 	}
 	if dc.TLS != nil {
+		d.httpsOnly = dc.TLS.HTTPSOnly
+		if dc.TLS.HSTS != nil {
+			d.hsts = []string{dc.TLS.HSTS.Header()}
+		}
 		cert, err := tls.LoadX509KeyPair(dc.TLS.Cert, dc.TLS.Key)
 		if err != nil {
 			return nil, fmt.Errorf("tls: %w", err)

@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/httpcache"
@@ -28,6 +30,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case s.maxURL > 0 && len(r.RequestURI) > s.maxURL:
 		s.reject(w, http.StatusRequestURITooLong, "request URL too long")
 		return
+	case badPath(r.URL.Path):
+		s.reject(w, http.StatusBadRequest, "bad path")
+		return
+	case r.TLS == nil && d.httpsOnly:
+		s.redirectToHTTPS(w, r)
+		return
+	case r.TLS != nil && d.hsts != nil:
+		w.Header()["Strict-Transport-Security"] = d.hsts
 	}
 	if d.guard != nil {
 		if r = s.admit(w, r, d); r == nil {
@@ -259,4 +269,55 @@ func (s *Server) staleAllowed(m *meta, d *domain, now time.Time) bool {
 	}
 	over := -m.remaining(now)
 	return over < m.sie || over < d.cfg.Cache.StaleIfOriginDown.D()
+}
+
+// badPath refuses what no origin path should contain: dot segments (which would climb out of
+// an origin's path prefix or root once joined: "/../", "/%2e%2e/") and NUL bytes.
+func badPath(p string) bool {
+	if strings.IndexByte(p, 0) >= 0 {
+		return true
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '.' || (i > 0 && p[i-1] != '/') {
+			continue
+		}
+		j := i + 1
+		if j < len(p) && p[j] == '.' {
+			j++
+		}
+		if j == len(p) || p[j] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+// redirectToHTTPS answers a plain-HTTP request of an https_only domain with 301 to https://.
+func (s *Server) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
+	host := stripPort(r.Host)
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if _, port, err := net.SplitHostPort(s.TLSAddr()); err == nil && port != "443" {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	w.Header().Set("Cache-Status", string(httpcache.Status{Fwd: "bypass", Detail: "https-only"}.Append(nil, s.nodeName)))
+	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
+}
+
+// stripPort removes a ":port" suffix ("[::1]:80" → "::1").
+func stripPort(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	switch {
+	case i < 0:
+		return host
+	case strings.HasPrefix(host, "["):
+		if j := strings.LastIndexByte(host, ']'); j > 0 {
+			return host[1:j]
+		}
+		return host
+	case strings.IndexByte(host, ':') != i:
+		return host // a bare IPv6 address
+	}
+	return host[:i]
 }

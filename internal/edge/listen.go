@@ -62,7 +62,7 @@ func (s *Server) Start() error {
 		srv := mk()
 		srv.TLSConfig = &tls.Config{
 			GetCertificate: s.certificate,
-			MinVersion:     tls.VersionTLS12,
+			MinVersion:     tlsVersion(s.cfg.Server.TLSMinVersion),
 			NextProtos:     []string{"h2", "http/1.1"},
 		}
 		s.servers = append(s.servers, srv)
@@ -120,4 +120,11 @@ type listeners struct {
 	addrs   []string
 	tlsAddr string
 	wg      sync.WaitGroup
+}
+
+func tlsVersion(v string) uint16 {
+	if v == "1.3" {
+		return tls.VersionTLS13
+	}
+	return tls.VersionTLS12
 }

@@ -114,3 +114,90 @@ domains:
 		tr.CloseIdleConnections()
 	}
 }
+
+func TestHTTPSOnlyHSTSMinVersionAndCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	o := newTestOrigin(t, clk, static("secure", "Cache-Control: max-age=60"))
+	certFile, keyFile, first := selfSigned(t, dir, "s.example")
+	doc := fmt.Sprintf(`listen: "127.0.0.1:0"
+tls_listen: "127.0.0.1:0"
+server: {tls_min_version: "1.3"}
+domains:
+  - name: s.example
+    tls:
+      cert: %q
+      key: %q
+      https_only: true
+      hsts: {max_age: 8760h, include_subdomains: true}
+    origin: {servers: [{url: %q}]}
+`, certFile, keyFile, o.srv.URL)
+	cfg, err := config.Parse([]byte(doc), "tls.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := store.Open(store.Config{MemoryBytes: 16 << 20})
+	defer st.Close()
+	e, err := New(cfg, st, Options{Logger: quietLogger(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+
+	// Plain HTTP: a redirect to the same URL on https, port of tls_listen.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+e.Addr()+"/p?q=1", nil)
+	req.Host = "s.example"
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, tlsPort, _ := net.SplitHostPort(e.TLSAddr())
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "https://s.example:"+tlsPort+"/p?q=1" {
+		t.Fatalf("redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if o.hits.Load() != 0 {
+		t.Fatal("the plain request reached the origin")
+	}
+
+	client := func(cert *x509.Certificate, maxVersion uint16) *http.Client {
+		pool := x509.NewCertPool()
+		pool.AddCert(cert)
+		return &http.Client{Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "s.example", MaxVersion: maxVersion},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, e.TLSAddr())
+			},
+		}}
+	}
+	if _, err := client(first, tls.VersionTLS12).Get("https://s.example/x"); err == nil {
+		t.Fatal("a TLS 1.2 client was accepted with tls_min_version 1.3")
+	}
+	resp, err = client(first, 0).Get("https://s.example/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Strict-Transport-Security") != "max-age=31536000; includeSubDomains" {
+		t.Fatalf("HSTS %q", resp.Header.Get("Strict-Transport-Security"))
+	}
+
+	// A renewed certificate takes effect on reload, without a restart.
+	_, _, renewed := selfSigned(t, dir, "s.example")
+	cfg2, err := config.Parse([]byte(doc), "tls.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Reload(cfg2); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = client(renewed, 0).Get("https://s.example/x")
+	if err != nil {
+		t.Fatalf("renewed certificate not served: %v", err)
+	}
+	resp.Body.Close()
+}
