@@ -112,3 +112,24 @@ func TestClientGoneMidResponse(t *testing.T) {
 		t.Fatalf("%d flights left registered", left)
 	}
 }
+
+// FuzzBadPath: every path badPath lets through is free of dot segments and NUL bytes, so
+// joining it under an origin's root or path prefix cannot climb out.
+func FuzzBadPath(f *testing.F) {
+	for _, s := range []string{"/", "/a/b", "/..", "/a/../b", "/./", "/...", "/a/.b", "/a\x00", "//..//", ".."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if badPath(p) {
+			return
+		}
+		if strings.IndexByte(p, 0) >= 0 {
+			t.Fatalf("NUL passed: %q", p)
+		}
+		for _, seg := range strings.Split(p, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("dot segment passed: %q", p)
+			}
+		}
+	})
+}
