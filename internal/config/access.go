@@ -16,6 +16,9 @@ type Access struct {
 	UserAgent  *ListRule   `yaml:"user_agent"`
 	IP         *IPList     `yaml:"ip"`
 	RateLimits []RateLimit `yaml:"rate_limits"`
+	// RateLimitKeys bounds the clients (keys) the rate limits track at once, and with it their
+	// memory (about 32 bytes a key); the least recently seen are forgotten first. Default 100000.
+	RateLimitKeys int `yaml:"rate_limit_keys"`
 }
 
 // Sign requires signed URLs of one of the common CDN types (A, B, C, F) or HMAC.
@@ -62,7 +65,7 @@ func (a *Access) RateLimitConfig() ratelimit.Config {
 		rules[i] = ratelimit.Rule{Name: r.Name, PathPrefix: r.PathPrefix, Key: r.Key, Requests: r.Requests,
 			Interval: r.Interval.D(), Burst: r.Burst, Block: r.Block.D()}
 	}
-	return ratelimit.Config{Rules: rules}
+	return ratelimit.Config{Rules: rules, MaxKeys: a.RateLimitKeys}
 }
 
 // validate checks each part with the package that will run it, so the edge cannot meet a
