@@ -15,7 +15,8 @@
 # Knobs (environment): BENCH_DURATION (wrk run, 15s), BENCH_ROUNDS (2), BENCH_HERD_ROUNDS (5),
 # BENCH_PIXCDN_GOMAXPROCS (cores pixcdn may use; default all),
 # BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
-# BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000), BENCH_OPS_PARTS (which parts
+# BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000), BENCH_OPS_PURGE_ROUNDS (1),
+# BENCH_OPS_RELOAD_ROUNDS (1), BENCH_OPS_PARTS (which parts
 # of ops run, log,purge,reload: rerun a disturbed one alone),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
@@ -710,7 +711,7 @@ ops_metrics_bench() {
 
 # ops_purge: 2. purge latency, one URL and a prefix over 100,000 objects under load.
 ops_purge() {
-	local n=${BENCH_OPS_OBJECTS:-100000}
+	local n=${BENCH_OPS_OBJECTS:-100000} rounds=${BENCH_OPS_PURGE_ROUNDS:-1} r
 	{
 		echo "### 5.2 Purge latency"
 		echo
@@ -727,46 +728,54 @@ ops_purge() {
 			'BEGIN { printf "| %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | %d of 200 |\n", a / 1000, b / 1000, c / 1000, d / 1000, e / 1000, f / 1000, g }'
 		echo
 	} | out
-	# Each tool's RESULT fields get a prefix, so one result cannot overwrite another's (or $n).
-	eval "local $(ops_tool fill -prefix /gen/p/ -n "$n" -c 32 | sed 's/\([a-z_]*\)=/fp_\1=/g')"
-	local pfill="$fp_n objects in ${fp_duration_s} s (${fp_rate}/s), misses $fp_misses, errors $fp_errors"
 	eval "local $(ops_tool fill -prefix /gen/q/ -n 5000 -c 32 | sed 's/\([a-z_]*\)=/fq_\1=/g')"
-	local qfill="$fq_n in ${fq_duration_s} s"
 	: >"$WORK/purge.tsv"
-	WRK_PATH_PREFIX=/gen/q/ WRK_PATH_COUNT=1000 WRK_SCRIPT=paths.lua HIT_TSV=purge.tsv ORIGIN_PATH="" DURATION=10s \
-		wrk_round q pixcdn "$PIXCDN" no-purge
-	timeout 60 "$BIN/ops" purge-prefix -url "$PIXCDN" -admin "$ADMIN" -token "$OPS_TOKEN" -prefix /gen/p/ -n "$n" -delay 2s \
-		>"$WORK/purge-prefix.out" 2>>"$RAW/ops-tool.err" &
-	local ppid=$!
-	WRK_PATH_PREFIX=/gen/q/ WRK_PATH_COUNT=1000 WRK_SCRIPT=paths.lua HIT_TSV=purge.tsv ORIGIN_PATH="" DURATION=10s \
-		wrk_round q pixcdn "$PIXCDN" purge-at-2s
-	wait "$ppid" || die "ops purge-prefix: $(tail -5 "$RAW/ops-tool.err")"
-	cat "$WORK/purge-prefix.out" >>"$RAW/ops-tool.out"
-	eval "local $(sed -n 's/^RESULT //p' "$WORK/purge-prefix.out")"
-	local pk=$((n - 1000))
-	eval "local $(ops_tool sample -prefix /gen/p/ -n "$pk" -k 1000 -want miss | sed 's/\([a-z_]*\)=/p_\1=/g')"
-	eval "local $(ops_tool sample -prefix /gen/q/ -n 5000 -k 1000 -want hit | sed 's/\([a-z_]*\)=/q_\1=/g')"
+	: >"$WORK/prefix.tsv"
+	for ((r = 1; r <= rounds; r++)); do
+		ops_prefix_round "$n" "$r"
+	done
 	{
-		echo "(b) Prefix: $pfill under /gen/p/ (\`bench/cmd/ops fill\`, 32 concurrent requests, benchorigin \`-gen-size 512\`); $qfill under /gen/q/. Two wrk runs of 10 s (-t2 -c64, bench/wrk/paths.lua cycling over /gen/q/0..999, all hits), the second with \`POST /purge {\"kind\":\"prefix\",\"targets\":[\"127.0.0.1:PORT/gen/p/\"]}\` fired 2 s in, followed at once by requests under /gen/p/ until one misses."
+		echo "(b) Prefix, $rounds round(s): each fills $n objects under its own prefix /gen/p<round>/ (\`bench/cmd/ops fill\`, 32 concurrent requests, benchorigin \`-gen-size 512\`), then two wrk runs of 10 s (-t2 -c64, bench/wrk/paths.lua cycling over /gen/q/0..999, 5000 objects filled beforehand, all hits): the first without a purge, the second with \`POST /purge {\"kind\":\"prefix\",\"targets\":[\"127.0.0.1:PORT/gen/p<round>/\"]}\` fired 2 s in, followed at once by requests under that prefix until one misses. After the second run, 1000 distinct random purged objects (of the $((n - 1000)) never probed) must all miss and 1000 of the 5000 /gen/q/ objects must all hit (\`bench/cmd/ops sample\`)."
 		echo
-		echo "| purge call ms | purge answer → first miss under /gen/p/ ms | requests until that miss | first answer |"
-		echo "|---|---|---|---|"
-		awk -v a="$purge_us" -v b="$miss_us" -v c="$probes" -v d="$first" 'BEGIN { printf "| %.3f | %.3f | %d | %s |\n", a / 1000, b / 1000, c, d }'
+		echo "| round | fill | purge call ms | purge answer → first miss ms | requests until that miss | purged sample: miss / hit / other / errors | unpurged sample: hit / miss / other / errors |"
+		echo "|---|---|---|---|---|---|---|"
+		cat "$WORK/prefix.tsv"
 		echo
 		echo "| wrk run (hits on /gen/q/) | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests (all paths) | server CPU µs/req | other CPU % |"
 		echo "|---|---|---|---|---|---|---|---|---|"
 		awk -F'\t' '{ printf "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $11, $10 }' "$WORK/purge.tsv"
-		echo
-		echo "Correctness after the runs (\`bench/cmd/ops sample\`, 1000 distinct random objects each): purged /gen/p/ (of the $pk not probed): $p_misses misses, $p_hits hits, $p_other other, $p_errors errors ($p_violations not a miss); unpurged /gen/q/: $q_hits hits, $q_misses misses, $q_other other, $q_errors errors ($q_violations not a hit)."
 		echo
 		echo "Load average after: $(loadavg)."
 		echo
 	} | out
 }
 
+# ops_prefix_round N ROUND: fill N objects under /gen/p<ROUND>/, wrk without and with a purge of
+# that prefix, then the samples; appends a table row to prefix.tsv.
+ops_prefix_round() {
+	local n=$1 r=$2 prefix="/gen/p$2/"
+	# Each tool's RESULT fields get a prefix, so one result cannot overwrite another's (or $n).
+	eval "local $(ops_tool fill -prefix "$prefix" -n "$n" -c 32 | sed 's/\([a-z_]*\)=/fp_\1=/g')"
+	WRK_PATH_PREFIX=/gen/q/ WRK_PATH_COUNT=1000 WRK_SCRIPT=paths.lua HIT_TSV=purge.tsv ORIGIN_PATH="" DURATION=10s \
+		wrk_round q pixcdn "$PIXCDN" "no-purge-$r"
+	timeout 60 "$BIN/ops" purge-prefix -url "$PIXCDN" -admin "$ADMIN" -token "$OPS_TOKEN" -prefix "$prefix" -n "$n" -delay 2s \
+		>"$WORK/purge-prefix.out" 2>>"$RAW/ops-tool.err" &
+	local ppid=$!
+	WRK_PATH_PREFIX=/gen/q/ WRK_PATH_COUNT=1000 WRK_SCRIPT=paths.lua HIT_TSV=purge.tsv ORIGIN_PATH="" DURATION=10s \
+		wrk_round q pixcdn "$PIXCDN" "purge-at-2s-$r"
+	wait "$ppid" || die "ops purge-prefix: $(tail -5 "$RAW/ops-tool.err")"
+	cat "$WORK/purge-prefix.out" >>"$RAW/ops-tool.out"
+	eval "local $(sed -n 's/^RESULT //p' "$WORK/purge-prefix.out")"
+	eval "local $(ops_tool sample -prefix "$prefix" -n $((n - 1000)) -k 1000 -want miss -seed "$r" | sed 's/\([a-z_]*\)=/p_\1=/g')"
+	eval "local $(ops_tool sample -prefix /gen/q/ -n 5000 -k 1000 -want hit -seed "$r" | sed 's/\([a-z_]*\)=/q_\1=/g')"
+	awk -v r="$r" -v f="$fp_n in ${fp_duration_s} s, $fp_errors errors" -v a="$purge_us" -v b="$miss_us" -v c="$probes" \
+		-v p="$p_misses / $p_hits / $p_other / $p_errors" -v q="$q_hits / $q_misses / $q_other / $q_errors" \
+		'BEGIN { printf "| %s | %s | %.3f | %.3f | %d | %s | %s |\n", r, f, a / 1000, b / 1000, c, p, q }' >>"$WORK/prefix.tsv"
+}
+
 # ops_reload: 3. ten SIGHUP reloads, alternating two configs that differ in a cache rule, under load.
 ops_reload() {
-	local a="$WORK/ops-reload-a.yaml" b="$WORK/ops-reload-b.yaml" before after i want got ttls=""
+	local a="$WORK/ops-reload-a.yaml" b="$WORK/ops-reload-b.yaml" rounds=${BENCH_OPS_RELOAD_ROUNDS:-1} r
 	cp "$OPS_CFG" "$a"
 	sed 's/ttl: 600s/ttl: 1200s/' "$OPS_CFG" >"$b"
 	"$BIN/pixcdn" config check "$b" >/dev/null || die "reload variant rejected"
@@ -774,47 +783,56 @@ ops_reload() {
 	{
 		echo "### 5.3 Reload under load"
 		echo
-		echo "Same edge; wrk -t2 -c64 -d20s on /obj/1k (cached) twice: without reloads, then with 10 SIGHUPs one every 1.5 s from 1.5 s in, the config file replaced (write + rename) before each by the other of two valid variants differing only in the rule for /gen/r/ (ttl 600s / 1200s). After each SIGHUP the script waits for the log line \"configuration reloaded\" and requests a fresh /gen/r/ object to read the ttl in its Cache-Status. Load average before: $(loadavg)."
+		echo "Same edge; $rounds round(s) of two wrk -t2 -c64 -d20s runs on /obj/1k (cached): without reloads, then with 10 SIGHUPs one every 1.5 s from 1.5 s in, the config file replaced (write + rename) before each by the other of two valid variants differing only in the rule for /gen/r/ (ttl 600s / 1200s). After each SIGHUP the script waits for the log line \"configuration reloaded\" and requests a fresh /gen/r/ object to read the ttl in its Cache-Status. Load average before: $(loadavg)."
 		echo
 	} | out
+	check_hit pixcdn "$PIXCDN/obj/1k" | out
+	echo | out
 	: >"$WORK/reload.tsv"
-	HIT_TSV=reload.tsv DURATION=20s wrk_round 1k pixcdn "$PIXCDN" no-reload
-	before=$(grep -c 'configuration reloaded' "$RAW/pixcdn-ops-off.log" || true)
+	: >"$WORK/reload-checks.txt"
+	for ((r = 1; r <= rounds; r++)); do
+		ops_reload_round "$a" "$b" "$r"
+	done
+	{
+		echo "| wrk run | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests for /obj/1k | server CPU µs/req | other CPU % |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $11, $10 }' "$WORK/reload.tsv"
+		echo
+		cat "$WORK/reload-checks.txt"
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+}
+
+# ops_reload_round A B ROUND: the wrk run without reloads, then the one with ten.
+ops_reload_round() {
+	local a=$1 b=$2 r=$3 before after failed r0 r1 log="$RAW/pixcdn-ops-off.log"
+	HIT_TSV=reload.tsv DURATION=20s wrk_round 1k pixcdn "$PIXCDN" "no-reload-$r"
+	before=$(grep -c 'configuration reloaded' "$log" || true)
+	failed=$(grep -c 'reload failed' "$log" || true)
 	(
 		for ((i = 1; i <= 10; i++)); do
 			sleep 1.5
 			if ((i % 2)); then cp "$b" "$OPS_CFG.tmp"; else cp "$a" "$OPS_CFG.tmp"; fi
 			mv "$OPS_CFG.tmp" "$OPS_CFG"
 			kill -HUP "$PIXCDN_PID"
-			local j
 			for ((j = 0; j < 50; j++)); do
-				[ "$(grep -c 'configuration reloaded' "$RAW/pixcdn-ops-off.log")" -ge $((before + i)) ] && break
+				[ "$(grep -c 'configuration reloaded' "$log")" -ge $((before + i)) ] && break
 				sleep 0.02
 			done
-			curl -fsS -D - -o /dev/null --max-time 5 "$PIXCDN/gen/r/reload-$i" | tr -d '\r' |
+			curl -fsS -D - -o /dev/null --max-time 5 "$PIXCDN/gen/r/reload-$r-$i" | tr -d '\r' |
 				sed -n 's/^[Cc]ache-[Ss]tatus:.*ttl=\([0-9-]*\).*/\1/p'
 		done >"$WORK/reload-ttls.txt"
 	) &
 	local rpid=$!
-	HIT_TSV=reload.tsv DURATION=20s wrk_round 1k pixcdn "$PIXCDN" 10-reloads
+	HIT_TSV=reload.tsv DURATION=20s wrk_round 1k pixcdn "$PIXCDN" "10-reloads-$r"
 	wait "$rpid" || true
-	after=$(grep -c 'configuration reloaded' "$RAW/pixcdn-ops-off.log" || true)
-	ttls=$(tr '\n' ' ' <"$WORK/reload-ttls.txt")
-	local failed
-	failed=$(grep -c 'reload failed' "$RAW/pixcdn-ops-off.log" || true)
-	{
-		echo "| wrk run | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests for /obj/1k | server CPU µs/req | other CPU % |"
-		echo "|---|---|---|---|---|---|---|---|---|"
-		awk -F'\t' '{ printf "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $3, $4, $5 / 1000, $6 / 1000, $7, $8, $9, $11, $10 }' "$WORK/reload.tsv"
-		echo
-		local r0 r1
-		r0=$(col "$WORK/reload.tsv" 1k pixcdn 4 | head -1)
-		r1=$(col "$WORK/reload.tsv" 1k pixcdn 4 | tail -1)
-		echo "Ratio with/without reloads: $(awk -v a="$r1" -v b="$r0" 'BEGIN { printf "%.3f", a / b }'). \"configuration reloaded\" in the pixcdn log: $((after - before)) during the run (10 expected); \"reload failed\": $failed. ttl of a fresh /gen/r/ object after each reload (expected 1199 599 1199 ... for 1200s/600s): $ttls"
-		echo
-		echo "Load average after: $(loadavg)."
-		echo
-	} | out
+	after=$(grep -c 'configuration reloaded' "$log" || true)
+	failed=$(($(grep -c 'reload failed' "$log" || true) - failed))
+	r0=$(awk -F'\t' -v n="no-reload-$r" '$3 == n { print $4 }' "$WORK/reload.tsv")
+	r1=$(awk -F'\t' -v n="10-reloads-$r" '$3 == n { print $4 }' "$WORK/reload.tsv")
+	echo "- Round $r: req/s with/without reloads $(awk -v a="$r1" -v b="$r0" 'BEGIN { printf "%.3f", a / b }'); \"configuration reloaded\" in the pixcdn log during the run: $((after - before)) (10 expected); \"reload failed\": $failed; ttl of a fresh /gen/r/ object after each reload (1199 then 599, alternating, expected): $(tr '\n' ' ' <"$WORK/reload-ttls.txt")" >>"$WORK/reload-checks.txt"
 }
 
 cmd_ops() {
