@@ -23,6 +23,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.stats.Requests.Add(1)
 	d := s.routes.Load().lookup(r.Host)
+	if rec, ok := w.(*recorder); ok && d != nil {
+		rec.domain = d.cfg.Name
+	}
 	switch {
 	case d == nil:
 		s.reject(w, http.StatusMisdirectedRequest, "unknown host")

@@ -29,6 +29,7 @@ type recorder struct {
 	status     int
 	bytes      int64
 	originTime time.Duration
+	domain     string // the configured domain that served it; "" for an unknown host
 	ri         metrics.RequestInfo
 	idBuf      [40]byte
 }
@@ -94,9 +95,7 @@ func (s *Server) report(rec *recorder, r *http.Request, start time.Time) {
 		CacheStatus: cacheClass(cs, rec.status), CacheHeader: cs, OriginTime: rec.originTime,
 		Referer: r.Header.Get("Referer"), UserAgent: r.Header.Get("User-Agent"),
 	}
-	if d := s.routes.Load().lookup(r.Host); d != nil {
-		ri.Domain = d.cfg.Name
-	}
+	ri.Domain = rec.domain
 	if id := r.Header.Get("X-Request-Id"); id != "" {
 		ri.RequestID = id
 	} else {
