@@ -145,3 +145,23 @@ domains:
 		t.Fatalf("second line: %+v (%s)", first, lines[1])
 	}
 }
+
+func TestRequestMetricsCanBeTurnedOff(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "f"), []byte("x"), 0o644)
+	cfg, err := config.Parse([]byte("listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nlog: {metrics: false}\ndomains:\n  - name: \"*\"\n    origin: {root: "+root+"}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := startServe(t, cfg)
+	fetch(t, "http://"+r.edge.Addr()+"/f")
+	m := scrape(t, r.adminAddr, "")
+	for k := range m {
+		if strings.HasPrefix(k, "pixcdn_requests_total") {
+			t.Fatalf("request series with log.metrics false: %s", k)
+		}
+	}
+	if _, ok := m[`pixcdn_store_objects{tier="memory"}`]; !ok {
+		t.Fatal("store series missing")
+	}
+}

@@ -85,7 +85,10 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 	n.reg = metrics.NewRegistry()
 	n.metrics = metrics.New(n.reg)
 	n.metrics.SetStoreStats(n.storeStats)
-	opt := edge.Options{Logger: n.log, Metrics: n.metrics}
+	opt := edge.Options{Logger: n.log}
+	if cfg.Log.Metrics {
+		opt.Metrics = n.metrics
+	}
 	if cfg.Log.AccessLog != "" {
 		if n.access, err = accesslog.Open(accesslog.Config{Path: cfg.Log.AccessLog, Format: cfg.Log.AccessFormat}); err != nil {
 			return n, fmt.Errorf("access log: %w", err)

@@ -36,6 +36,7 @@ type Admin struct {
 
 // Log configures the process logger (log/slog).
 type Log struct {
+	Metrics      bool   `yaml:"metrics"`       // per-request Prometheus series; default true
 	Level        string `yaml:"level"`         // debug|info|warn|error; default info
 	Format       string `yaml:"format"`        // text|json; default text
 	AccessLog    string `yaml:"access_log"`    // access log file; "" = off, "-" = stdout

@@ -11,7 +11,7 @@ const (
 func (c *Config) setDefaults() {
 	c.NodeName = DefaultNodeName
 	c.Listen = DefaultListen
-	c.Log = Log{Level: "info", Format: "text", AccessFormat: "json"}
+	c.Log = Log{Metrics: true, Level: "info", Format: "text", AccessFormat: "json"}
 	c.Server = Server{
 		ReadHeaderTimeout: Duration(10 * time.Second),
 		ReadTimeout:       Duration(60 * time.Second),

@@ -378,7 +378,7 @@ func TestDefaults(t *testing.T) {
 	sorted := true
 	want := Config{
 		File: "test.yaml", NodeName: "pixcdn", Listen: ":8080",
-		Log: Log{Level: "info", Format: "text", AccessFormat: "json"},
+		Log: Log{Metrics: true, Level: "info", Format: "text", AccessFormat: "json"},
 		Server: Server{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(time.Minute), SendTimeout: Duration(time.Minute),
 			IdleTimeout: Duration(2 * time.Minute), ShutdownTimeout: Duration(30 * time.Second),
 			MaxHeaderBytes: 64 << 10, MaxURLBytes: 8 << 10, MaxBodyBytes: 10 << 20, HTTP1: HTTP1Native, TLSMinVersion: "1.2"},
@@ -523,7 +523,7 @@ func errorsUnwrapAll(err error) error {
 }
 
 func TestValidateWithoutLines(t *testing.T) {
-	c := &Config{NodeName: "n", Listen: ":80", Log: Log{Level: "info", Format: "text", AccessFormat: "json"}}
+	c := &Config{NodeName: "n", Listen: ":80", Log: Log{Metrics: true, Level: "info", Format: "text", AccessFormat: "json"}}
 	c.setDefaults()
 	c.Domains = []Domain{{Name: "example.com"}}
 	c.Domains[0].setDefaults()

@@ -89,25 +89,25 @@ func (s *Server) report(rec *recorder, r *http.Request, start time.Time) {
 	ri := &rec.ri
 	cs := rec.Header().Get("Cache-Status")
 	*ri = metrics.RequestInfo{
-		Start: start, Duration: time.Since(start),
-		Host: r.Host, Method: r.Method, URI: r.RequestURI, Proto: r.Proto,
-		RemoteIP: remoteIP(r.RemoteAddr), Status: rec.status, BytesSent: rec.bytes,
-		CacheStatus: cacheClass(cs, rec.status), CacheHeader: cs, OriginTime: rec.originTime,
-		Referer: r.Header.Get("Referer"), UserAgent: r.Header.Get("User-Agent"),
+		Start: start, Duration: time.Since(start), Domain: rec.domain,
+		Status: rec.status, BytesSent: rec.bytes, CacheStatus: cacheClass(cs, rec.status),
 	}
-	ri.Domain = rec.domain
+	if s.metrics != nil {
+		s.metrics.Request(ri)
+	}
+	if s.accessLog == nil {
+		return
+	}
+	ri.Host, ri.Method, ri.URI, ri.Proto = r.Host, r.Method, r.RequestURI, r.Proto
+	ri.RemoteIP, ri.CacheHeader, ri.OriginTime = remoteIP(r.RemoteAddr), cs, rec.originTime
+	ri.Referer, ri.UserAgent = r.Header.Get("Referer"), r.Header.Get("User-Agent")
 	if id := r.Header.Get("X-Request-Id"); id != "" {
 		ri.RequestID = id
 	} else {
 		b := strconv.AppendUint(rec.idBuf[:0], requestSeq.Add(1), 36)
 		ri.RequestID = unsafe.String(unsafe.SliceData(b), len(b))
 	}
-	if s.metrics != nil {
-		s.metrics.Request(ri)
-	}
-	if s.accessLog != nil {
-		s.accessLog.Log(ri)
-	}
+	s.accessLog.Log(ri)
 }
 
 // cacheClass reduces a Cache-Status value to the metrics' classes.
