@@ -6,7 +6,8 @@
 #   bench/run.sh rss      peak RSS with a 300 MB working set over a 64 MiB memory tier
 #   bench/run.sh rebuild  disk-tier rebuild time for 1M objects (internal/store, slow, optional)
 #   bench/run.sh ops      operations: access log cost, purge latency, reload under load (pixcdn only)
-#   bench/run.sh all      hit, herd, rss and ops (rebuild is not part of all)
+#   bench/run.sh access   access control: rules' cost on the hit path, a one-key flood, spoofed keys
+#   bench/run.sh all      hit, herd, rss and ops (rebuild and access are not part of all)
 #
 # Every server listens on 127.0.0.1 only, every load is bounded in time, and every process the
 # script starts is stopped by the EXIT trap. Tables go to stdout and to bench/results/STAMP.md;
@@ -18,6 +19,7 @@
 # BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000), BENCH_OPS_PURGE_ROUNDS (1),
 # BENCH_OPS_RELOAD_ROUNDS (1), BENCH_OPS_PARTS (which parts
 # of ops run, log,purge,reload: rerun a disturbed one alone),
+# BENCH_ACCESS_PARTS (hit,flood,spoof), BENCH_ACCESS_SPOOF_N (requests with distinct keys, 1000000),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
@@ -105,7 +107,7 @@ nginx_bin() { command -v nginx 2>/dev/null || echo /usr/sbin/nginx; }
 build() {
 	mkdir -p "$BIN" "$RAW"
 	(cd "$ROOT" && go build -o "$BIN/pixcdn" ./cmd/pixcdn) || die "pixcdn does not build"
-	(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/benchorigin ./bench/cmd/herd ./bench/cmd/rss ./bench/cmd/ops)
+	(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/benchorigin ./bench/cmd/herd ./bench/cmd/rss ./bench/cmd/ops ./bench/cmd/access)
 }
 
 # ---------------------------------------------------------------- ports and readiness
@@ -856,14 +858,279 @@ cmd_ops() {
 	stop_all
 }
 
+# ---------------------------------------------------------------- 6. access control
+
+# access_config FILE CACHE_DIR ACCESS_FILE: an edge for $ORIGIN (domain "*", admin without a
+# token on loopback) whose domain gets the "access:" block in ACCESS_FILE ("" = no rules).
+access_config() {
+	local file=$1 cache=$2 acc=$3
+	{
+		echo "listen: \"127.0.0.1:$PX_PORT\""
+		echo "admin:"
+		echo "  listen: \"127.0.0.1:$PX_ADMIN\""
+		echo "cache:"
+		echo "  dir: \"$cache\""
+		echo "domains:"
+		echo "  - name: \"*\""
+		echo "    origin:"
+		echo "      servers:"
+		echo "        - url: \"$ORIGIN\""
+		[ -z "$acc" ] || cat "$acc"
+	} >"$file"
+	"$BIN/pixcdn" config check "$file" >"$WORK/check.out" 2>&1 || die "pixcdn rejects $file: $(head -c 500 "$WORK/check.out")"
+}
+
+# start_access_pixcdn NAME ACCESS_FILE: one edge from access_config. Sets PIXCDN, PIXCDN_PID,
+# ADMIN and ACC_CFG.
+start_access_pixcdn() {
+	local name=$1 acc=$2
+	free_port PX_PORT
+	free_port PX_ADMIN
+	ACC_CFG="$WORK/access-$name.yaml"
+	access_config "$ACC_CFG" "$WORK/access-$name-cache" "$acc"
+	cp "$ACC_CFG" "$RAW/access-$name.yaml"
+	GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)} "$BIN/pixcdn" edge -config "$ACC_CFG" >"$RAW/pixcdn-access-$name.log" 2>&1 &
+	PIXCDN_PID=$!
+	PIDS+=("$PIXCDN_PID")
+	PIXCDN="http://127.0.0.1:$PX_PORT"
+	ADMIN="http://127.0.0.1:$PX_ADMIN"
+	wait_http "$ADMIN/healthz"
+}
+
+# access_status URL [CURL ARGS...]: the status code of one GET.
+access_status() {
+	local url=$1
+	shift
+	curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$url"
+}
+
+# access_wrk NAME URL ROUND PID [WRK ARGS...]: one wrk -t2 -c64 run on URL; appends name, round,
+# req/s, p50, p99 (µs), socket errors, non-2xx, origin requests for /obj/1k, other CPU % and
+# server CPU µs/req to $WORK/acc-hit.tsv (see wrk_round for "other").
+access_wrk() {
+	local name=$1 url=$2 round=$3 pid=$4 raw before after b0 t0 b1 t1 s0 s1 wrk_s other res cpu_us
+	shift 4
+	raw="$RAW/wrk-access-$name-$round.txt"
+	before=$(origin_count /obj/1k)
+	read -r b0 t0 < <(cpu_jiffies)
+	s0=$(proc_jiffies "$pid")
+	local TIMEFORMAT='%U %S'
+	{ time timeout 120 wrk -t2 -c64 -d"$DURATION" --latency -s "$BENCH/wrk/report.lua" "$@" "$url" >"$raw" 2>&1; } 2>"$WORK/wrk.time" ||
+		die "wrk failed: $(cat "$raw")"
+	s1=$(proc_jiffies "$pid")
+	read -r b1 t1 < <(cpu_jiffies)
+	after=$(origin_count /obj/1k)
+	wrk_s=$(awk '{ print $1 + $2 }' "$WORK/wrk.time")
+	other=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v s=$((s1 - s0)) -v w="$wrk_s" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { o = (b - s - w * hz) / t * 100; printf "%.0f", (o < 0 ? 0 : o) }')
+	res=$(grep '^RESULT ' "$raw") || die "no RESULT line in $raw"
+	eval "local ${res#RESULT }"
+	cpu_us=$(awk -v s=$((s1 - s0)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", s / hz * 1e6 / n }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$round" "$rps" "$p50_us" "$p99_us" "$errors" \
+		"$status_errors" "$((after - before))" "$other" "$cpu_us" >>"$WORK/acc-hit.tsv"
+	echo "  access $name round $round: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, origin +$((after - before)), other CPU ${other}%, server ${cpu_us} CPU-us/req" >&2
+}
+
+# access_rules FILE: the "all rules" access block of 6.1.
+access_rules() {
+	local p
+	{
+		echo "    access:"
+		echo "      sign: {type: A, keys: [\"$ACC_SIGN_KEY\"], ttl: 8760h}"
+		echo "      referer: {mode: allow, patterns: [\"example.com\", \"*.example.com\", \"img.*.example.org\"], allow_empty: false}"
+		echo "      user_agent:"
+		echo "        mode: deny"
+		echo "        allow_empty: false"
+		echo "        patterns:"
+		for p in '*curl*' '*wget*' '*python-requests*' '*python-urllib*' '*scrapy*' '*go-http-client*' \
+			'*java/*' '*libwww-perl*' '*httpclient*' '*okhttp*' '*aiohttp*' '*masscan*' '*zgrab*' '*nikto*' \
+			'*sqlmap*' '*nmap*' 'mj12bot*' '*ahrefsbot*' '*semrushbot*' '*dotbot*'; do
+			echo "          - \"$p\""
+		done
+		echo "      rate_limits:"
+		echo "        - {name: per-ip, key: ip, requests: 100000000, interval: 1s, burst: 100000000}"
+		echo "      ip:"
+		echo "        mode: deny"
+		echo "        cidrs:"
+		"$BIN/access" cidrs -n 10000 -seed 1
+	} >"$1"
+}
+
+# access_tamper URL: URL with its last character changed (the end of the type A signature).
+access_tamper() {
+	local u=$1
+	if [ "${u: -1}" = 0 ]; then echo "${u%?}1"; else echo "${u%?}0"; fi
+}
+
+# access_hit: 6.1, the hit path with every rule on versus none (two edges, wrk alternating).
+access_hit() {
+	local r on_pid off_pid on_url off_url signed ua='Mozilla/5.0 (X11; Linux x86_64) pixcdn-bench/1.0' ref='https://www.example.com/page.html'
+	start_origin 0s
+	access_rules "$WORK/rules.yaml"
+	start_access_pixcdn none ""
+	off_pid=$PIXCDN_PID off_url=$PIXCDN/obj/1k
+	start_access_pixcdn rules "$WORK/rules.yaml"
+	on_pid=$PIXCDN_PID
+	signed=$("$BIN/pixcdn" sign -config "$ACC_CFG" "$PIXCDN/obj/1k") || die "pixcdn sign failed"
+	on_url=$signed
+	local h=(-H "User-Agent: $ua" -H "Referer: $ref")
+	access_status "$on_url" "${h[@]}" >/dev/null
+	access_status "$off_url" "${h[@]}" >/dev/null
+	{
+		echo "### 6.1 Cost on the hit path"
+		echo
+		echo "Two edges, one without access rules, one with all of: \`sign\` type A (ttl 8760h; wrk requests one URL printed by \`pixcdn sign\`), \`referer\` allow list (3 patterns), \`user_agent\` deny list (20 patterns), \`ip\` deny list of 10,000 CIDRs not containing 127.0.0.1 (5,000 IPv4, 5,000 IPv6, \`bench/cmd/access cidrs -seed 1\`) and one rate rule keyed by ip at 100,000,000 requests/s. Both get the same headers (\`User-Agent: $ua\`, \`Referer: $ref\`); wrk -t2 -c64 -d$DURATION --latency on /obj/1k (cached), $ROUNDS round(s) alternating (rules, then none). Load average before: $(loadavg)."
+		echo
+		echo "Checks on the rules edge before the load (status codes): signed + headers $(access_status "$on_url" "${h[@]}"), unsigned $(access_status "$PIXCDN/obj/1k" "${h[@]}"), wrong Referer $(access_status "$on_url" -H "User-Agent: $ua" -H 'Referer: https://evil.example.net/'), curl's User-Agent $(access_status "$on_url" -H "Referer: $ref"), signature altered $(access_status "$(access_tamper "$on_url")" "${h[@]}"); the unsigned-path Cache-Status of the signed URL: \`$(curl -sS -D - -o /dev/null --max-time 10 "${h[@]}" "$on_url" | tr -d '\r' | grep -i '^cache-status' || true)\`."
+		echo
+	} | out
+	: >"$WORK/acc-hit.tsv"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		access_wrk rules "$on_url" "$r" "$on_pid" "${h[@]}"
+		access_wrk none "$off_url" "$r" "$off_pid" "${h[@]}"
+	done
+	local on off ratio con coff cpu_on cpu_off
+	on=$(awk -F'\t' '$1 == "rules" { print $3 }' "$WORK/acc-hit.tsv" | median)
+	off=$(awk -F'\t' '$1 == "none" { print $3 }' "$WORK/acc-hit.tsv" | median)
+	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }')
+	con=$(awk -F'\t' '$1 == "rules" && $9 <= 5 { print $3 }' "$WORK/acc-hit.tsv" | median || echo "")
+	coff=$(awk -F'\t' '$1 == "none" && $9 <= 5 { print $3 }' "$WORK/acc-hit.tsv" | median || echo "")
+	cpu_on=$(awk -F'\t' '$1 == "rules" { print $10 }' "$WORK/acc-hit.tsv" | median)
+	cpu_off=$(awk -F'\t' '$1 == "none" { print $10 }' "$WORK/acc-hit.tsv" | median)
+	{
+		echo "| edge | round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests | server CPU µs/req | other CPU % |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4 / 1000, $5 / 1000, $6, $7, $8, $10, $9 }' "$WORK/acc-hit.tsv"
+		echo
+		echo "Median req/s: rules $(printf '%.0f' "$on"), none $(printf '%.0f' "$off"): ratio **$ratio** (cost $(awk -v r="$ratio" 'BEGIN { printf "%.1f", (1 - r) * 100 }') %; target ≤ 10 %: $(awk -v r="$ratio" 'BEGIN { print (r >= 0.90 ? "met" : "**not met**") }'))."
+		if [ -n "$con" ] && [ -n "$coff" ]; then
+			echo "Undisturbed rounds only (other CPU ≤ 5 %): ratio **$(awk -v a="$con" -v b="$coff" 'BEGIN { printf "%.3f", a / b }')**."
+		else
+			echo "No undisturbed pair of rounds (other CPU ≤ 5 %): rerun when the machine is quiet."
+		fi
+		echo "Server CPU per request (median): rules $cpu_on µs, none $cpu_off µs: $(awk -v a="$cpu_on" -v b="$cpu_off" 'BEGIN { printf "%+.1f", (a / b - 1) * 100 }') %. Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+# access_flood: 6.2, a paced good client alone and while wrk floods the same rate rule with
+# another key.
+access_flood() {
+	local r
+	cat >"$WORK/flood.yaml" <<-EOF
+		    access:
+		      rate_limits:
+		        - {name: per-client, key: "header:X-Client", requests: 1000, interval: 1s, burst: 1000, block: 1s}
+	EOF
+	start_origin 0s
+	start_access_pixcdn flood "$WORK/flood.yaml"
+	access_status "$PIXCDN/obj/1k" -H 'X-Client: warm' >/dev/null
+	{
+		echo "### 6.2 Flood of one key"
+		echo
+		echo "Rate rule \`{key: \"header:X-Client\", requests: 1000, interval: 1s, burst: 1000, block: 1s}\`. The good client (\`bench/cmd/access paced\`: 500 req/s on 4 keep-alive connections, each on a fixed schedule, \`X-Client: good\`, /obj/1k cached) runs 10 s alone, then 10 s while wrk -t2 -c64 -H 'X-Client: bad' (bench/wrk/status.lua) runs 12 s from 1 s before it; $ROUNDS round(s). Latency \"from send\" is the request's own; \"from schedule\" counts from when it was due, so it includes waiting behind a slow predecessor. Load average before: $(loadavg)."
+		echo
+		echo "| round | good client | requests | p50 ms | p99 ms | max ms | p50 / p99 from schedule ms | 200 | 429 | 403 | other | errors | abuser req/s | abuser 200 | abuser 429 | abuser socket errors |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	} | out
+	: >"$WORK/flood.tsv"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		access_paced "$r" alone ""
+		timeout 60 wrk -t2 -c64 -d12s -H 'X-Client: bad' -s "$BENCH/wrk/status.lua" "$PIXCDN/obj/1k" >"$RAW/wrk-flood-$r.txt" 2>&1 &
+		local wpid=$!
+		sleep 1
+		access_paced "$r" "under flood" "$wpid"
+	done
+	{
+		cat "$WORK/flood.tsv"
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+# access_paced ROUND LABEL WRK_PID: one 10 s run of the good client; with WRK_PID, waits for that
+# wrk and adds its counts to the row.
+access_paced() {
+	local r=$1 label=$2 wpid=$3 res ab="| - | - | - | - |"
+	res=$(timeout 60 "$BIN/access" paced -url "$PIXCDN/obj/1k" -header X-Client -value good -rate 500 -c 4 -d 10s 2>>"$RAW/access-tool.err") ||
+		die "access paced: $(tail -5 "$RAW/access-tool.err")"
+	echo "$r $label $res" >>"$RAW/access-tool.out"
+	eval "local ${res#RESULT }"
+	if [ -n "$wpid" ]; then
+		wait "$wpid" || die "wrk flood failed: $(cat "$RAW/wrk-flood-$r.txt")"
+		ab=$(sed -n 's/^RESULT .* rps=\([0-9.]*\) .* errors=\([0-9]*\) .* c200=\([0-9]*\) c429=\([0-9]*\).*/| \1 | \3 | \4 | \2 |/p' "$RAW/wrk-flood-$r.txt")
+		[ -n "$ab" ] || die "no RESULT in $RAW/wrk-flood-$r.txt"
+	fi
+	awk -v r="$r" -v l="$label" -v n="$requests" -v a="$p50_us" -v b="$p99_us" -v c="$max_us" -v d="$sched_p50_us" -v e="$sched_p99_us" \
+		-v s="$ok | $r429 | $r403 | $other | $errors" -v ab="$ab" \
+		'BEGIN { printf "| %s | %s | %d | %.3f | %.3f | %.3f | %.3f / %.3f | %s %s\n", r, l, n, a / 1000, b / 1000, c / 1000, d / 1000, e / 1000, s, ab }' >>"$WORK/flood.tsv"
+}
+
+# access_spoof: 6.3, memory while every request brings a new rate-limit key.
+access_spoof() {
+	local n=${BENCH_ACCESS_SPOOF_N:-1000000} keys res
+	{
+		echo "### 6.3 Memory under a spoofed-key flood"
+		echo
+		echo "Rate rule \`{key: \"header:X-Client\", requests: 100, interval: 1s}\`; $n requests for /obj/1k (cached), each with its own X-Client value, 32 at a time over keep-alive connections (\`bench/cmd/access spoof\`); VmRSS (/proc/PID/status) and \`go_memstats_heap_inuse_bytes\` (/metrics) read before, every 250 ms during (peak kept), at the end and 2 s later. A fresh edge per setting. Load average before: $(loadavg)."
+		echo
+		echo "| rate_limit_keys | limiter bound (32 B × keys) MB | requests/s | 200 / 429 / other / errors | RSS before / peak / end / +2 s MB | heap in use before / peak / end / +2 s MB | RSS growth (peak − before) MB | heap growth (peak − before) MB |"
+		echo "|---|---|---|---|---|---|---|---|"
+	} | out
+	for keys in 100000 1000000; do
+		cat >"$WORK/spoof.yaml" <<-EOF
+			    access:
+			      rate_limit_keys: $keys
+			      rate_limits:
+			        - {name: per-client, key: "header:X-Client", requests: 100, interval: 1s}
+		EOF
+		start_origin 0s
+		start_access_pixcdn "spoof-$keys" "$WORK/spoof.yaml"
+		access_status "$PIXCDN/obj/1k" -H 'X-Client: warm' >/dev/null
+		res=$(timeout 600 "$BIN/access" spoof -url "$PIXCDN/obj/1k" -header X-Client -n "$n" -c 32 -pid "$PIXCDN_PID" -metrics "$ADMIN/metrics" 2>>"$RAW/access-tool.err") ||
+			die "access spoof: $(tail -5 "$RAW/access-tool.err")"
+		echo "keys=$keys $res" >>"$RAW/access-tool.out"
+		eval "local ${res#RESULT }"
+		awk -v k="$keys" -v rps="$rps" -v s="$ok / $r429 / $other / $errors" \
+			-v r0="$rss_before" -v r1="$rss_peak" -v r2="$rss_end" -v r3="$rss_after" \
+			-v h0="$heap_before" -v h1="$heap_peak" -v h2="$heap_end" -v h3="$heap_after" \
+			'BEGIN { m = 1048576; printf "| %d | %.1f | %.0f | %s | %.1f / %.1f / %.1f / %.1f | %.1f / %.1f / %.1f / %.1f | %+.1f | %+.1f |\n", k, k * 32 / 1e6, rps, s, r0 / m, r1 / m, r2 / m, r3 / m, h0 / m, h1 / m, h2 / m, h3 / m, (r1 - r0) / m, (h1 - h0) / m }' | out
+		stop_all
+	done
+	{
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+}
+
+cmd_access() {
+	MEASURE=access
+	ACC_SIGN_KEY=bench-sign-key-0123456789abcdef
+	{
+		echo "## 6. Access control"
+		echo
+		echo "pixcdn only; GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)}."
+		echo
+	} | out
+	local parts=${BENCH_ACCESS_PARTS:-hit,flood,spoof}
+	[[ ,$parts, != *,hit,* ]] || access_hit
+	[[ ,$parts, != *,flood,* ]] || access_flood
+	[[ ,$parts, != *,spoof,* ]] || access_spoof
+	stop_all
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	hit | herd | rss | rebuild | ops | all) ;;
+	hit | herd | rss | rebuild | ops | access | all) ;;
 	*)
-		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|all" >&2
+		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|all" >&2
 		exit 2
 		;;
 	esac
@@ -885,6 +1152,7 @@ main() {
 	rss) cmd_rss ;;
 	rebuild) cmd_rebuild ;;
 	ops) cmd_ops ;;
+	access) cmd_access ;;
 	all)
 		cmd_hit
 		cmd_herd
