@@ -50,6 +50,11 @@ func TestSignedURLs(t *testing.T) {
 	if hs.origin.hits.Load() != 1 {
 		t.Fatalf("origin hits %d", hs.origin.hits.Load())
 	}
+	// The operator's prefetch needs no signature; what it stores serves signed requests.
+	if res := hs.edge.Prefetch(t.Context(), "example.com/warm.jpg"); res.Err != nil || !strings.Contains(res.CacheStatus, "stored") {
+		t.Fatalf("prefetch on a signed domain: %+v", res)
+	}
+	expect(t, hs.get(sign("/warm.jpg", "5")), 200, "secret photo", "hit")
 }
 
 func TestRefererAndUserAgentRules(t *testing.T) {

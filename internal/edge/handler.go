@@ -42,7 +42,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case r.TLS != nil && d.hsts != nil:
 		w.Header()["Strict-Transport-Security"] = d.hsts
 	}
-	if d.guard != nil {
+	if d.guard != nil && r.Context().Value(prefetchKey{}) == nil {
 		if r = s.admit(w, r, d); r == nil {
 			return // refused, and answered
 		}
