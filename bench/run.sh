@@ -20,6 +20,7 @@
 # BENCH_OPS_RELOAD_ROUNDS (1), BENCH_OPS_PARTS (which parts
 # of ops run, log,purge,reload: rerun a disturbed one alone),
 # BENCH_ACCESS_PARTS (hit,flood,spoof), BENCH_ACCESS_SPOOF_N (requests with distinct keys, 1000000),
+# BENCH_ACCESS_SPOOF_KEYS (the rate_limit_keys settings tried, "100000 1000000"),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
@@ -1080,7 +1081,7 @@ access_spoof() {
 		echo "| rate_limit_keys | limiter bound (32 B × keys) MB | requests/s | 200 / 429 / other / errors | RSS before / peak / end / +2 s MB | heap in use before / peak / end / +2 s MB | RSS growth (peak − before) MB | heap growth (peak − before) MB |"
 		echo "|---|---|---|---|---|---|---|---|"
 	} | out
-	for keys in 100000 1000000; do
+	for keys in ${BENCH_ACCESS_SPOOF_KEYS:-100000 1000000}; do
 		cat >"$WORK/spoof.yaml" <<-EOF
 			    access:
 			      rate_limit_keys: $keys
