@@ -21,6 +21,7 @@
 # of ops run, log,purge,reload: rerun a disturbed one alone),
 # BENCH_ACCESS_PARTS (hit,flood,spoof), BENCH_ACCESS_SPOOF_N (requests with distinct keys, 1000000),
 # BENCH_ACCESS_SPOOF_KEYS (the rate_limit_keys settings tried, "100000 1000000"),
+# BENCH_ACCESS_FLOOD_CONTROL (non-empty: the flood's wrk loads a second edge without rules instead),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
@@ -1025,12 +1026,21 @@ access_flood() {
 		        - {name: per-client, key: "header:X-Client", requests: 1000, interval: 1s, burst: 1000, block: 1s}
 	EOF
 	start_origin 0s
+	local target="the same edge" abuse
+	if [ -n "${BENCH_ACCESS_FLOOD_CONTROL:-}" ]; then
+		# Control: wrk loads a second edge without rules (all 200), so the good client's latency
+		# shows the machine's contention alone, without the limiter.
+		start_access_pixcdn control ""
+		abuse=$PIXCDN/obj/1k target="a second edge without rules (control)"
+		access_status "$abuse" >/dev/null
+	fi
 	start_access_pixcdn flood "$WORK/flood.yaml"
 	access_status "$PIXCDN/obj/1k" -H 'X-Client: warm' >/dev/null
+	abuse=${abuse:-$PIXCDN/obj/1k}
 	{
 		echo "### 6.2 Flood of one key"
 		echo
-		echo "Rate rule \`{key: \"header:X-Client\", requests: 1000, interval: 1s, burst: 1000, block: 1s}\`. The good client (\`bench/cmd/access paced\`: 500 req/s on 4 keep-alive connections, each on a fixed schedule, \`X-Client: good\`, /obj/1k cached) runs 10 s alone, then 10 s while wrk -t2 -c64 -H 'X-Client: bad' (bench/wrk/status.lua) runs 12 s from 1 s before it; $ROUNDS round(s). Latency \"from send\" is the request's own; \"from schedule\" counts from when it was due, so it includes waiting behind a slow predecessor. Load average before: $(loadavg)."
+		echo "Rate rule \`{key: \"header:X-Client\", requests: 1000, interval: 1s, burst: 1000, block: 1s}\`. The good client (\`bench/cmd/access paced\`: 500 req/s on 4 keep-alive connections, each on a fixed schedule, \`X-Client: good\`, /obj/1k cached) runs 10 s alone, then 10 s while wrk -t2 -c64 -H 'X-Client: bad' (bench/wrk/status.lua) on $target runs 12 s from 1 s before it; $ROUNDS round(s). Latency \"from send\" is the request's own; \"from schedule\" counts from when it was due, so it includes waiting behind a slow predecessor. Load average before: $(loadavg)."
 		echo
 		echo "| round | good client | requests | p50 ms | p99 ms | max ms | p50 / p99 from schedule ms | 200 | 429 | 403 | other | errors | abuser req/s | abuser 200 | abuser 429 | abuser socket errors |"
 		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -1038,7 +1048,7 @@ access_flood() {
 	: >"$WORK/flood.tsv"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		access_paced "$r" alone ""
-		timeout 60 wrk -t2 -c64 -d12s -H 'X-Client: bad' -s "$BENCH/wrk/status.lua" "$PIXCDN/obj/1k" >"$RAW/wrk-flood-$r.txt" 2>&1 &
+		timeout 60 wrk -t2 -c64 -d12s -H 'X-Client: bad' -s "$BENCH/wrk/status.lua" "$abuse" >"$RAW/wrk-flood-$r.txt" 2>&1 &
 		local wpid=$!
 		sleep 1
 		access_paced "$r" "under flood" "$wpid"
@@ -1078,7 +1088,7 @@ access_spoof() {
 		echo
 		echo "Rate rule \`{key: \"header:X-Client\", requests: 100, interval: 1s}\`; $n requests for /obj/1k (cached), each with its own X-Client value, 32 at a time over keep-alive connections (\`bench/cmd/access spoof\`); VmRSS (/proc/PID/status) and \`go_memstats_heap_inuse_bytes\` (/metrics) read before, every 250 ms during (peak kept), at the end and 2 s later. A fresh edge per setting. Load average before: $(loadavg)."
 		echo
-		echo "| rate_limit_keys | limiter bound (32 B × keys) MB | requests/s | 200 / 429 / other / errors | RSS before / peak / end / +2 s MB | heap in use before / peak / end / +2 s MB | RSS growth (peak − before) MB | heap growth (peak − before) MB |"
+		echo "| rate_limit_keys | limiter bound (32 B × keys) MB (10^6 B) | requests/s | 200 / 429 / other / errors | RSS before / peak / end / +2 s MiB | heap in use before / peak / end / +2 s MiB | RSS growth (peak − before) MiB | heap growth (peak − before) MiB |"
 		echo "|---|---|---|---|---|---|---|---|"
 	} | out
 	for keys in ${BENCH_ACCESS_SPOOF_KEYS:-100000 1000000}; do
