@@ -548,6 +548,11 @@ ops_config() {
 			echo "log:"
 			echo "  access_log: \"$alog\""
 			echo "  access_format: json"
+		else
+			# The 'off' edge: no access log, and per-request metrics off too unless
+			# BENCH_OPS_OFF_METRICS=true, so "on vs off" is both against neither.
+			echo "log:"
+			echo "  metrics: ${BENCH_OPS_OFF_METRICS:-false}"
 		fi
 		echo "cache:"
 		echo "  dir: \"$cache\""
@@ -620,7 +625,7 @@ ops_log_cost() {
 	{
 		echo "### 5.1 Access log and metrics on the hit path"
 		echo
-		echo "Two edges from one config, one with \`log.access_log: <temp dir>/access.log\` (json), one without; wrk -t2 -c64 -d$DURATION --latency on /obj/1k, $ROUNDS round(s) alternating (log on, then log off); load average before: $(loadavg)."
+		echo "Two edges from one config, one with \`log.access_log: <temp dir>/access.log\` (json) and the per-request metrics, one with neither (\`log.metrics: ${BENCH_OPS_OFF_METRICS:-false}\`); wrk -t2 -c64 -d$DURATION --latency on /obj/1k, $ROUNDS round(s) alternating (log on, then log off); load average before: $(loadavg)."
 		echo
 		check_hit pixcdn "$on_url/obj/1k"
 		check_hit pixcdn "$off_url/obj/1k"
