@@ -3,6 +3,8 @@ package access
 import (
 	"fmt"
 	"strings"
+
+	"github.com/maypok86/otter/v2"
 )
 
 // UAConfig is one domain's User-Agent list.
@@ -22,19 +24,27 @@ func (c UAConfig) Validate() error {
 	return err
 }
 
-// UARule decides on User-Agent headers. It is immutable and safe for concurrent use.
+// UARule decides on User-Agent headers. It is safe for concurrent use.
 type UARule struct {
 	mode       Mode
 	allowEmpty bool
 	globs      []glob
+	// decided remembers recent answers by header value: real traffic repeats a few thousand
+	// User-Agents, so most checks are one lookup instead of a lowercase copy and every pattern.
+	// Bounded, so a flood of made-up values only evicts.
+	decided *otter.Cache[string, bool]
 }
+
+// uaMemoEntries bounds the remembered User-Agents (about 200 bytes each).
+const uaMemoEntries = 8192
 
 // NewUARule validates cfg and precompiles its patterns.
 func NewUARule(cfg UAConfig) (*UARule, error) {
 	if err := cfg.Mode.Validate(); err != nil {
 		return nil, fmt.Errorf("access: user-agent: %w", err)
 	}
-	r := &UARule{mode: cfg.Mode, allowEmpty: cfg.AllowEmpty}
+	r := &UARule{mode: cfg.Mode, allowEmpty: cfg.AllowEmpty,
+		decided: otter.Must(&otter.Options[string, bool]{MaximumSize: uaMemoEntries})}
 	for _, p := range cfg.Patterns {
 		if strings.TrimSpace(p) == "" {
 			return nil, fmt.Errorf("access: user-agent pattern %q: empty (use AllowEmpty for the empty User-Agent)", p)
@@ -46,6 +56,20 @@ func NewUARule(cfg UAConfig) (*UARule, error) {
 
 // Allowed reports whether a request with this User-Agent header value may be served.
 func (r *UARule) Allowed(ua string) bool {
+	if ok, found := r.decided.GetIfPresent(ua); found {
+		return ok
+	}
+	ok := r.decide(ua)
+	if len(ua) <= maxMemoUA {
+		r.decided.Set(strings.Clone(ua), ok) // the caller's string may point into a reused buffer
+	}
+	return ok
+}
+
+// maxMemoUA leaves absurdly long values out of the memo.
+const maxMemoUA = 1024
+
+func (r *UARule) decide(ua string) bool {
 	ua = strings.TrimSpace(ua)
 	if ua == "" {
 		return r.allowEmpty
