@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/maypok86/otter/v2"
 )
 
 // RefererConfig is one domain's hotlink protection.
@@ -34,6 +36,9 @@ type RefererRule struct {
 	schemeless bool
 	exact      map[string]struct{}
 	wild       []hostPattern
+	// decided remembers recent answers by header value (pages repeat their Referer for every
+	// asset); bounded, so made-up values only evict.
+	decided *otter.Cache[string, bool]
 }
 
 // NewRefererRule builds a rule from a mode ("allow" or "deny"), host patterns and the
@@ -51,7 +56,8 @@ func compileReferer(c RefererConfig) (*RefererRule, error) {
 	if err := c.Mode.Validate(); err != nil {
 		return nil, fmt.Errorf("access: referer: %w", err)
 	}
-	r := &RefererRule{mode: c.Mode, allowEmpty: c.AllowEmpty, schemeless: c.Schemeless, exact: map[string]struct{}{}}
+	r := &RefererRule{mode: c.Mode, allowEmpty: c.AllowEmpty, schemeless: c.Schemeless, exact: map[string]struct{}{},
+		decided: otter.Must(&otter.Options[string, bool]{MaximumSize: refererMemoEntries})}
 	for _, p := range c.Patterns {
 		hp, err := parseHostPattern(p)
 		if err != nil {
@@ -70,6 +76,22 @@ func compileReferer(c RefererConfig) (*RefererRule, error) {
 // is not a URL with a host is refused in both modes: no browser sends one, so it is a crafted
 // request, and letting it through would let a hotlinker bypass a deny list by garbling the header.
 func (r *RefererRule) Allowed(referer string) bool {
+	if ok, found := r.decided.GetIfPresent(referer); found {
+		return ok
+	}
+	ok := r.decide(referer)
+	if len(referer) <= maxMemoReferer {
+		r.decided.Set(strings.Clone(referer), ok)
+	}
+	return ok
+}
+
+const (
+	refererMemoEntries = 8192
+	maxMemoReferer     = 1024
+)
+
+func (r *RefererRule) decide(referer string) bool {
 	referer = strings.TrimSpace(referer)
 	if referer == "" {
 		return r.allowEmpty
