@@ -22,6 +22,7 @@
 # BENCH_ACCESS_PARTS (hit,flood,spoof), BENCH_ACCESS_SPOOF_N (requests with distinct keys, 1000000),
 # BENCH_ACCESS_SPOOF_KEYS (the rate_limit_keys settings tried, "100000 1000000"),
 # BENCH_ACCESS_FLOOD_CONTROL (non-empty: the flood's wrk loads a second edge without rules instead),
+# BENCH_ACCESS_FLOOD_RATE (requests/s: the abuser is a paced client at that rate instead of wrk),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
@@ -1053,7 +1054,12 @@ access_flood() {
 	: >"$WORK/flood.tsv"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		access_paced "$r" alone ""
-		timeout 60 wrk -t2 -c64 -d12s -H 'X-Client: bad' -s "$BENCH/wrk/status.lua" "$abuse" >"$RAW/wrk-flood-$r.txt" 2>&1 &
+		if [ -n "${BENCH_ACCESS_FLOOD_RATE:-}" ]; then
+			# The abuser at a fixed rate (the issue's "10x the rate limit"), not as fast as wrk can.
+			timeout 60 "$BIN/access" paced -url "$abuse" -header X-Client -value bad -rate "$BENCH_ACCESS_FLOOD_RATE" -c 16 -d 12s >"$RAW/wrk-flood-$r.txt" 2>&1 &
+		else
+			timeout 60 wrk -t2 -c64 -d12s -H 'X-Client: bad' -s "$BENCH/wrk/status.lua" "$abuse" >"$RAW/wrk-flood-$r.txt" 2>&1 &
+		fi
 		local wpid=$!
 		sleep 1
 		access_paced "$r" "under flood" "$wpid"
@@ -1078,6 +1084,7 @@ access_paced() {
 	if [ -n "$wpid" ]; then
 		wait "$wpid" || die "wrk flood failed: $(cat "$RAW/wrk-flood-$r.txt")"
 		ab=$(sed -n 's/^RESULT .* rps=\([0-9.]*\) .* errors=\([0-9]*\) .* c200=\([0-9]*\) c429=\([0-9]*\).*/| \1 | \3 | \4 | \2 |/p' "$RAW/wrk-flood-$r.txt")
+		[ -n "$ab" ] || ab=$(sed -n 's/^RESULT .* rps=\([0-9.]*\) .* ok=\([0-9]*\) r429=\([0-9]*\) .* errors=\([0-9]*\).*/| \1 | \2 | \3 | \4 |/p' "$RAW/wrk-flood-$r.txt")
 		[ -n "$ab" ] || die "no RESULT in $RAW/wrk-flood-$r.txt"
 	fi
 	awk -v r="$r" -v l="$label" -v n="$requests" -v a="$p50_us" -v b="$p99_us" -v c="$max_us" -v d="$sched_p50_us" -v e="$sched_p99_us" \
