@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/pixcdn/pixcdn/internal/access"
 	"github.com/pixcdn/pixcdn/internal/ratelimit"
@@ -91,18 +90,16 @@ func (a *Access) validate(p *problems, base string) {
 			p.add(base+".ip", err.Error())
 		}
 	}
-	for i, r := range a.RateLimits {
-		if err := a.RateLimitConfig().Rules[i].Validate(); err != nil {
+	if len(a.RateLimits) == 0 {
+		return
+	}
+	rc := a.RateLimitConfig()
+	for i, r := range rc.Rules {
+		if err := r.Validate(); err != nil {
 			p.add(fmt.Sprintf("%s.rate_limits[%d]", base, i), err.Error())
 		}
-		_ = r
 	}
-	if len(a.RateLimits) > 0 {
-		if err := a.RateLimitConfig().Validate(); err != nil {
-			p.add(base+".rate_limits", err.Error())
-		}
+	if err := rc.Validate(); err != nil {
+		p.add(base+".rate_limits", err.Error())
 	}
 }
-
-// defaultClockSkew mirrors access.DefaultClockSkew for the documentation.
-const defaultClockSkew = 5 * time.Minute
