@@ -94,12 +94,14 @@ func (a *Access) validate(p *problems, base string) {
 		return
 	}
 	rc := a.RateLimitConfig()
+	bad := false
 	for i, r := range rc.Rules {
 		if err := r.Validate(); err != nil {
 			p.add(fmt.Sprintf("%s.rate_limits[%d]", base, i), err.Error())
+			bad = true
 		}
 	}
-	if err := rc.Validate(); err != nil {
+	if err := rc.Validate(); err != nil && !bad { // what is left: duplicate names, the key bound
 		p.add(base+".rate_limits", err.Error())
 	}
 }
