@@ -7,11 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // fakeOrigin counts /slow/ requests per path and answers /__count like benchorigin.
@@ -37,18 +34,22 @@ func (o *fakeOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // cache builds a front server: with coalesce, concurrent requests for one path share one
-// origin request, whose leader waits until all clients have arrived so the test is exact.
+// origin request, whose leader waits until every client has joined it so the test is exact
+// (joining happens under the mutex, so no client can arrive after the leader finished).
 func cache(o *fakeOrigin, clients int32, coalesce bool) http.Handler {
-	var g singleflight.Group
-	var arrived atomic.Int32
-	all := make(chan struct{})
+	type call struct {
+		done chan struct{}
+		n    int32
+	}
+	var (
+		mu    sync.Mutex
+		calls = map[string]*call{}
+		all   = make(chan struct{})
+	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/slow/") {
 			w.Write([]byte("warm"))
 			return
-		}
-		if arrived.Add(1) == clients {
-			close(all)
 		}
 		if !coalesce {
 			o.hit(r.URL.Path)
@@ -56,11 +57,28 @@ func cache(o *fakeOrigin, clients int32, coalesce bool) http.Handler {
 			w.Write([]byte("body"))
 			return
 		}
-		_, _, shared := g.Do(r.URL.Path, func() (any, error) {
+		mu.Lock()
+		c, shared := calls[r.URL.Path]
+		if !shared {
+			c = &call{done: make(chan struct{})}
+			calls[r.URL.Path] = c
+		}
+		c.n++
+		if c.n == clients {
+			close(all)
+		}
+		mu.Unlock()
+		if shared {
+			<-c.done
+		} else {
 			<-all
 			o.hit(r.URL.Path)
-			return nil, nil
-		})
+			mu.Lock()
+			delete(calls, r.URL.Path)
+			shared = c.n > 1 // as singleflight says: the result went to more than one caller
+			mu.Unlock()
+			close(c.done)
+		}
 		w.Header().Set("Cache-Status", fmt.Sprintf("fake; shared=%v; ttl=5", shared))
 		w.Write([]byte("body"))
 	})
