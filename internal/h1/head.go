@@ -257,7 +257,7 @@ func parseDecimal(s string) (int64, bool) {
 
 // checkTransferCodings accepts exactly one coding, chunked, over all the
 // Transfer-Encoding lines. RFC 9112 §6.3: chunked must be final (else the
-// length is unknowable: 400); other codings are not implemented (501).
+// length is unknowable: 400); other codings are refused with 501.
 func checkTransferCodings(tes []string) *statusError {
 	n, last := 0, ""
 	for _, v := range tes {
