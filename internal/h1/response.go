@@ -90,7 +90,15 @@ func (w *response) writeInformational(code int) {
 // swallowed, writes to 1xx/204/304 fail with http.ErrBodyNotAllowed, and a
 // write beyond the declared Content-Length fails with http.ErrContentLength
 // and writes nothing.
-func (w *response) Write(p []byte) (int, error) {
+func (w *response) Write(p []byte) (int, error) { return writeBody(w, p, (*outbuf).write) }
+
+// WriteString is Write without the conversion io.WriteString would make.
+func (w *response) WriteString(s string) (int, error) {
+	return writeBody(w, s, (*outbuf).writeString)
+}
+
+// writeBody is Write for either form of the bytes; put copies them into the output buffer.
+func writeBody[T ~string | ~[]byte](w *response, p T, put func(*outbuf, T)) (int, error) {
 	if err := w.beforeWrite(len(p)); err != nil {
 		return 0, err
 	}
@@ -102,35 +110,13 @@ func (w *response) Write(p []byte) (int, error) {
 			return 0, nil
 		}
 		w.writeChunkHeader(len(p))
-		w.c.out.write(p)
+		put(&w.c.out, p)
 		w.c.out.writeString("\r\n")
 	} else {
-		w.c.out.write(p)
+		put(&w.c.out, p)
 	}
 	w.written += int64(len(p))
 	return len(p), w.c.out.err
-}
-
-// WriteString is Write without the conversion io.WriteString would make.
-func (w *response) WriteString(s string) (int, error) {
-	if err := w.beforeWrite(len(s)); err != nil {
-		return 0, err
-	}
-	if w.isHead {
-		return len(s), nil
-	}
-	if w.chunked {
-		if len(s) == 0 {
-			return 0, nil
-		}
-		w.writeChunkHeader(len(s))
-		w.c.out.writeString(s)
-		w.c.out.writeString("\r\n")
-	} else {
-		w.c.out.writeString(s)
-	}
-	w.written += int64(len(s))
-	return len(s), w.c.out.err
 }
 
 var errHandlerDone = errors.New("h1: ResponseWriter used after the handler returned")
