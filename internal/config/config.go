@@ -8,15 +8,16 @@ import (
 // Config is the whole configuration of one edge process. Field comments give the default that
 // Load and Parse apply when the key is absent.
 type Config struct {
-	File      string   `yaml:"-"`          // the path it was loaded from
-	NodeName  string   `yaml:"node_name"`  // used in Via and Cache-Status; default "pixcdn"
-	Listen    string   `yaml:"listen"`     // plain HTTP; default ":8080"; "off" disables
-	TLSListen string   `yaml:"tls_listen"` // HTTPS (HTTP/1.1 + HTTP/2); default "" (off); required when any domain has tls
-	Admin     Admin    `yaml:"admin"`
-	Server    Server   `yaml:"server"`
-	Cache     Cache    `yaml:"cache"`
-	Log       Log      `yaml:"log"`
-	Domains   []Domain `yaml:"domains"` // at least one
+	File      string       `yaml:"-"`          // the path it was loaded from
+	NodeName  string       `yaml:"node_name"`  // used in Via and Cache-Status; default "pixcdn"
+	Listen    string       `yaml:"listen"`     // plain HTTP; default ":8080"; "off" disables
+	TLSListen string       `yaml:"tls_listen"` // HTTPS (HTTP/1.1 + HTTP/2); default "" (off); required when any domain has tls
+	Admin     Admin        `yaml:"admin"`
+	Server    Server       `yaml:"server"`
+	Cache     Cache        `yaml:"cache"`
+	Log       Log          `yaml:"log"`
+	Images    ImageService `yaml:"images"`
+	Domains   []Domain     `yaml:"domains"` // at least one
 
 	// lines maps a field path ("domains[1].origin.servers[0].url") to the line it was written
 	// on, so errors found after decoding can still point into the file.
@@ -71,12 +72,14 @@ type Cache struct {
 
 // Domain is one site served by the edge, selected by the request's Host.
 type Domain struct {
-	Name    string      `yaml:"name"` // host name, lowercase; "*.example.com" matches one label; unique across all names and aliases
-	Aliases []string    `yaml:"aliases"`
-	TLS     *TLS        `yaml:"tls"` // nil = no certificate for this domain
-	Origin  Origin      `yaml:"origin"`
-	Cache   DomainCache `yaml:"cache"`
-	Access  Access      `yaml:"access"`
+	Name     string      `yaml:"name"` // host name, lowercase; "*.example.com" matches one label; unique across all names and aliases
+	Aliases  []string    `yaml:"aliases"`
+	TLS      *TLS        `yaml:"tls"` // nil = no certificate for this domain
+	Origin   Origin      `yaml:"origin"`
+	Cache    DomainCache `yaml:"cache"`
+	Access   Access      `yaml:"access"`
+	Compress Compress    `yaml:"compress"`
+	Images   Images      `yaml:"images"`
 }
 
 // TLS names PEM files; both must exist and load as a key pair at validation. A reload

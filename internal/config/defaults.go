@@ -51,6 +51,8 @@ func (d *Domain) setDefaults() {
 		StaleIfOriginDown: Duration(24 * time.Hour),
 		Query:             QueryKey{Mode: QueryKeepAll, Sort: &sorted},
 	}
+	d.Compress.setDefaults()
+	d.Images.setDefaults()
 }
 
 func (s *OriginServer) setDefaults() { s.Weight = 1 }

@@ -306,6 +306,25 @@ domains:
         mode: drop
         params: [utm_source, ""]
 `, []string{"test.yaml:4: domains[0].cache.query.mode", "test.yaml:7: domains[1].cache.query.params", "test.yaml:13: domains[2].cache.query.params[1]"}},
+		{"compress and images", `images: {workers: -1, queue: -2}
+domains:
+  - name: example.com
+    origin: {root: testdata/site}
+    compress:
+      min_size: 2KiB
+      max_size: 1KiB
+      encodings: [br, deflate, br]
+      minify: [svg]
+    images:
+      dialects: [imgix, thumbor]
+      max_source_pixels: 0
+      max_output_width: 20000
+      timeout: 0s
+      quality: {webp: 101}
+`, []string{"test.yaml:1: images.workers", "test.yaml:1: images.queue", "test.yaml:7: domains[0].compress.max_size",
+			"test.yaml:8: domains[0].compress.encodings[1]", "test.yaml:8: domains[0].compress.encodings[2]", "test.yaml:9: domains[0].compress.minify[0]",
+			"test.yaml:11: domains[0].images.dialects[1]", "test.yaml:12: domains[0].images.max_source_pixels",
+			"test.yaml:13: domains[0].images.max_output_width", "test.yaml:14: domains[0].images.timeout", "test.yaml:15: domains[0].images.quality.webp"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,9 +410,12 @@ func TestDefaults(t *testing.T) {
 	httpOrigin, s3Origin := originDefaults, originDefaults
 	httpOrigin.Type, httpOrigin.Servers = OriginHTTP, []OriginServer{{URL: "http://o.example.com", Weight: 1}}
 	s3Origin.Type, s3Origin.S3 = OriginS3, &S3{Endpoint: "https://s3.example.com", Bucket: "b", Region: "us-east-1"}
+	compressDefaults := Compress{Enabled: true, MinSize: 1 << 10, MaxSize: 8 << 20, Encodings: []string{"br", "zstd", "gzip"}}
+	imageDefaults := Images{Enabled: true, Dialects: []string{"imgix", "oss", "image_process"}, MaxSourceBytes: 50 << 20,
+		MaxSourcePixels: 50_000_000, MaxOutputWidth: 8192, MaxOutputHeight: 8192, Timeout: Duration(10 * time.Second)}
 	want.Domains = []Domain{
-		{Name: "example.com", Origin: httpOrigin, Cache: cacheDefaults},
-		{Name: "s3.example.com", Origin: s3Origin, Cache: cacheDefaults},
+		{Name: "example.com", Origin: httpOrigin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults},
+		{Name: "s3.example.com", Origin: s3Origin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults},
 	}
 	got := *c
 	got.lines, got.index = nil, nil

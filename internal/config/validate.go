@@ -23,6 +23,7 @@ func (c *Config) validate(p *problems) {
 	c.validateLog(p)
 	c.Server.validate(p)
 	c.Cache.validate(p)
+	c.Images.validate(p)
 	c.validateDomains(p)
 }
 

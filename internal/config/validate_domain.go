@@ -40,6 +40,8 @@ func (c *Config) validateDomains(p *problems) {
 		d.Origin.validate(p, base+".origin")
 		d.Access.validate(p, base+".access")
 		d.Cache.validate(p, base+".cache")
+		d.Compress.validate(p, base+".compress")
+		d.Images.validate(p, base+".images")
 	}
 	if needTLS != "" && c.TLSListen == "" {
 		p.add(needTLS, "tls is set but tls_listen is empty: set tls_listen (e.g. \":443\")")
