@@ -1,0 +1,144 @@
+package vips
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func pngOf(t testing.TB, w, h int, c color.NRGBA) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestProbe(t *testing.T) {
+	h, err := Probe(pngOf(t, 40, 30, color.NRGBA{10, 20, 30, 128}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Format != "png" || h.Width != 40 || h.Height != 30 || !h.Alpha || h.Pages != 1 || h.Orientation != 1 {
+		t.Fatalf("header %+v", h)
+	}
+}
+
+func TestProbeRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		kind error
+	}{
+		{"html", "<!doctype html><html><body>hi</body></html>", ErrUnsupported},
+		{"svg", `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>`, ErrUnsupported},
+		{"pdf", "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", ErrUnsupported},
+		{"tiff", "II*\x00\x08\x00\x00\x00\x00\x00", ErrUnsupported},
+		{"empty", "", ErrUnsupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Probe([]byte(tt.src))
+			if !errors.Is(err, tt.kind) {
+				t.Fatalf("err = %v, want %v", err, tt.kind)
+			}
+		})
+	}
+}
+
+func TestThumbnailSaveRoundTrip(t *testing.T) {
+	src := pngOf(t, 400, 200, color.NRGBA{200, 40, 40, 255})
+	for _, f := range []string{"jpeg", "png", "webp", "avif", "gif"} {
+		t.Run(f, func(t *testing.T) {
+			im, err := Thumbnail(src, 100, 100, SizeDown, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer im.Close()
+			out, err := im.Save(SaveOptions{Format: f, Quality: 80, Effort: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := Probe(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Format != f || h.Width != 100 || h.Height != 50 {
+				t.Fatalf("got %+v", h)
+			}
+			back, err := Load(out, 1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer back.Close()
+			m, err := back.Mean(10, 10, 80, 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := m[0] - 200; d > 8 || d < -8 || m[1] > 50 {
+				t.Fatalf("mean %v, want ~200,40,40", m)
+			}
+		})
+	}
+}
+
+// TestCancelStopsEvaluation: a blur that would take seconds stops soon
+// after the Canceller fires, with ErrCancelled.
+func TestCancelStopsEvaluation(t *testing.T) {
+	im, err := Load(pngOf(t, 3000, 3000, color.NRGBA{1, 2, 3, 255}), 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	c := NewCanceller()
+	defer c.Close()
+	im.Watch(c)
+	if err := im.Blur(200); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(50*time.Millisecond, c.Cancel)
+	defer timer.Stop()
+	start := time.Now()
+	_, err = im.Save(SaveOptions{Format: "png", Effort: 1})
+	if !errors.Is(err, ErrCancelled) {
+		t.Fatalf("err = %v after %v, want ErrCancelled", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+	t.Logf("stopped after %v", time.Since(start))
+}
+
+// TestNoLeak: many open/process/close cycles leave libvips' tracked memory
+// where it started.
+func TestNoLeak(t *testing.T) {
+	src := pngOf(t, 300, 300, color.NRGBA{9, 9, 9, 255})
+	before := TrackedMem()
+	for range 200 {
+		im, err := Thumbnail(src, 50, 50, SizeDown, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := im.Blur(1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := im.Save(SaveOptions{Format: "webp", Quality: 80, Effort: 0}); err != nil {
+			t.Fatal(err)
+		}
+		im.Close()
+	}
+	runtime.GC()
+	if after := TrackedMem(); after > before+1<<20 {
+		t.Fatalf("tracked mem %d -> %d", before, after)
+	}
+}
