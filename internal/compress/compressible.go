@@ -24,10 +24,12 @@ var compressibleTypes = map[string]bool{
 // the origin already encoded (any Content-Encoding but "identity") is never
 // re-encoded: double coding wastes CPU and breaks clients.
 func Compressible(contentType, contentEncoding string, size int64) bool {
+	return size > MinSize && CompressibleType(contentType, contentEncoding)
+}
+
+// CompressibleType is Compressible without the size rule, for callers with their own limits.
+func CompressibleType(contentType, contentEncoding string) bool {
 	if ce := strings.TrimSpace(contentEncoding); ce != "" && !strings.EqualFold(ce, "identity") {
-		return false
-	}
-	if size <= MinSize {
 		return false
 	}
 	return compressibleType(contentType)

@@ -25,9 +25,15 @@ var preference = [...]string{Brotli, Zstd, Gzip}
 // ignored rather than failing the request. It returns Identity when nothing
 // we produce is acceptable, including for an empty header (RFC 9110 12.5.3).
 func Negotiate(acceptEncoding string) string {
+	return NegotiateAmong(acceptEncoding, preference[:])
+}
+
+// NegotiateAmong is Negotiate over the codings offered, which are listed best first (a
+// domain may offer fewer than all three).
+func NegotiateAmong(acceptEncoding string, offered []string) string {
 	named, star, hasStar := parseAcceptEncoding(acceptEncoding)
 	best, bestQ := Identity, 0.0
-	for _, coding := range preference {
+	for _, coding := range offered {
 		q, ok := named[coding]
 		if !ok {
 			if !hasStar {

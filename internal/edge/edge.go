@@ -72,9 +72,10 @@ type domain struct {
 	keyer     keyer
 	heuristic httpcache.Heuristic
 	cert      *tls.Certificate
-	guard     *guard   // nil: no access rules
-	hsts      []string // Strict-Transport-Security value for HTTPS responses; nil: none
-	httpsOnly bool     // plain HTTP is redirected to https://
+	guard     *guard       // nil: no access rules
+	hsts      []string     // Strict-Transport-Security value for HTTPS responses; nil: none
+	httpsOnly bool         // plain HTTP is redirected to https://
+	compress  *compression // nil: bodies go out as stored
 }
 
 // routes maps request hosts to domains. It is replaced whole on reload.
@@ -148,6 +149,7 @@ func newDomain(dc *config.Domain, o origin.Origin, now func() time.Time) (*domai
 		},
 	}
 	d.keyer = newKeyer(dc.Name, dc.Cache.Query.Mode, dc.Cache.Query.Params, dc.Cache.Query.Sorted())
+	d.compress = newCompression(&dc.Compress)
 	if o == nil {
 		var err error
 		if o, err = buildOrigin(&dc.Origin); err != nil {

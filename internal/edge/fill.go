@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/pixcdn/pixcdn/internal/compress"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 	"github.com/pixcdn/pixcdn/internal/store"
 )
@@ -107,6 +109,10 @@ func (s *Server) originRequest(r *http.Request, d *domain, lk *lookup) (*http.Re
 	req := s.forwardRequest(ctx, r, http.MethodGet)
 	for _, h := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"} {
 		req.Header.Del(h)
+	}
+	if d.compress != nil {
+		// The edge makes the codings itself: one identity copy serves every client.
+		req.Header.Del("Accept-Encoding")
 	}
 	if lk.m != nil && lk.m.kind == kindObject {
 		if etag := lk.m.header.Get("Etag"); etag != "" {
@@ -237,7 +243,15 @@ func (s *Server) evaluate(d *domain, req *http.Request, primary string, status i
 		sie:          fr.StaleIfError,
 		header:       h,
 	}
+	if d.compress != nil && compress.CompressibleType(h.Get("Content-Type"), h.Get("Content-Encoding")) {
+		addVary(h, "Accept-Encoding") // this edge answers with a coding or without, by the request
+	}
 	if fields, star := httpcache.VaryFields(h); !star {
+		if d.compress != nil {
+			// Fills ask the origin for identity whatever the client sent: the origin's
+			// answer does not vary on it here, and one stored copy serves all.
+			fields = slices.DeleteFunc(fields, func(f string) bool { return f == "Accept-Encoding" })
+		}
 		m.varyFields = fields
 	}
 	if fr.Storable {

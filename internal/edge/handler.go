@@ -145,13 +145,13 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 				return
 			case m.kind == kindObject && m.fresh(now) && !m.noCache:
 				s.stats.Hits.Add(1)
-				s.serveStored(w, r, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true})
+				s.serveHit(w, r, d, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true})
 				lk.release()
 				return
 			case m.kind == kindObject && !m.mustReval && !m.noCache && -m.remaining(now) < m.swr:
 				s.stats.Stale.Add(1)
 				s.revalidateInBackground(r, d, lk)
-				s.serveStored(w, r, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
+				s.serveHit(w, r, d, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
 				lk.release()
 				return
 			}
@@ -215,7 +215,7 @@ func (s *Server) fillAndServe(w http.ResponseWriter, r *http.Request, d *domain,
 		}
 		lk.m = res.m
 		cs.Fwd, cs.TTL, cs.HasTTL = "stale", res.m.remaining(s.now()), true
-		s.serveStored(w, r, lk, cs)
+		s.serveHit(w, r, d, lk, cs)
 		return true
 	}
 	if res.m.kind == kindObject && res.stored {
@@ -224,8 +224,34 @@ func (s *Server) fillAndServe(w http.ResponseWriter, r *http.Request, d *domain,
 	if lk.obj != nil {
 		cs.Fwd = "stale"
 	}
+	if res.fromCache {
+		found := lookup{primary: lk.primary, key: lk.key, obj: res.obj, m: res.m}
+		s.serveHit(w, r, d, &found, httpcache.Status{Hit: true, TTL: res.m.remaining(s.now()), HasTTL: true})
+		found.release()
+		return true
+	}
+	if res.body != nil && res.m.kind == kindObject {
+		if enc := d.compress.encodingFor(r, res.m, res.size); enc != "" {
+			base := lk.key
+			if res.varyKey != "" {
+				base = variantKey(lk.primary, res.varyKey)
+			}
+			s.serveEncodedBody(w, r, d, base, res.m, res.body, enc, res.stored, cs)
+			return true
+		}
+	}
 	s.serveResult(w, r, res, cs, leader)
 	return true
+}
+
+// serveHit answers from a stored object, in the coding the request prefers where the domain
+// compresses it.
+func (s *Server) serveHit(w http.ResponseWriter, r *http.Request, d *domain, lk *lookup, cs httpcache.Status) {
+	if enc := d.compress.encodingFor(r, lk.m, lk.obj.Size()); enc != "" {
+		s.serveEncoded(w, r, d, lk, enc, cs)
+		return
+	}
+	s.serveStored(w, r, lk, cs)
 }
 
 // leadFill runs the fill of a key this request leads. It first looks again: a fill that ended

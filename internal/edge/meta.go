@@ -15,7 +15,12 @@ const (
 	kindPass   uint8 = 3 // hit-for-pass: the last response was not cacheable, do not coalesce
 )
 
-const metaVersion = 2 // 2: primary key and tags, for purges
+// metaVersion 3 adds the source a derived variant was made from; version 2 records (primary
+// key and tags, for purges) still decode, so an upgrade keeps the cache.
+const (
+	metaVersion   = 3
+	metaVersionV2 = 2
+)
 
 // meta is what the edge stores next to a body. Freshness is decided once, when the response is
 // stored (or revalidated), so a hit only compares times.
@@ -32,11 +37,13 @@ type meta struct {
 	varyFields   []string // kindVary: the fields; kindObject: the fields it varied on
 	primary      string   // the URL's cache key (domain + path + kept query): purges match it
 	tags         []string // Surrogate-Key / Cache-Tag values: tag purges match them
+	source       string   // a derived variant: the validator of the source it was made from
 	header       http.Header
 
 	banClean atomic.Uint64 // the ban list version this object was last found clean against
 
-	hit atomic.Pointer[hitHeaders] // formatted hit headers for the current second
+	hit     atomic.Pointer[hitHeaders] // formatted hit headers for the current second
+	textual atomic.Int32               // compressible(): 0 not known yet, 1 yes, 2 no
 }
 
 var errBadMeta = errors.New("edge: malformed cache metadata")
@@ -69,6 +76,7 @@ func (m *meta) encode() []byte {
 	b = appendStrings(b, m.varyFields)
 	b = appendString(b, m.primary)
 	b = appendStrings(b, m.tags)
+	b = appendString(b, m.source)
 	b = binary.AppendUvarint(b, uint64(len(m.header)))
 	for k, vs := range m.header {
 		b = appendString(b, k)
@@ -94,7 +102,8 @@ func appendStrings(b []byte, ss []string) []byte {
 // record rather than serve from it.
 func decodeMeta(b []byte) (*meta, error) {
 	d := decoder{b: b}
-	if d.byte() != metaVersion {
+	version := d.byte()
+	if version != metaVersion && version != metaVersionV2 {
 		return nil, errBadMeta
 	}
 	m := &meta{kind: d.byte()}
@@ -107,6 +116,9 @@ func decodeMeta(b []byte) (*meta, error) {
 	m.varyFields = d.strings()
 	m.primary = d.string()
 	m.tags = d.strings()
+	if version >= 3 {
+		m.source = d.string()
+	}
 	n := d.uvarint()
 	if n > uint64(len(b)) {
 		return nil, errBadMeta
@@ -191,6 +203,6 @@ func (m *meta) staleAsOf(at int64) *meta {
 		kind: m.kind, status: m.status, mustReval: m.mustReval, noCache: m.noCache,
 		requestTime: m.requestTime, responseTime: m.responseTime, initialAge: m.initialAge,
 		ttl: max(0, m.initialAge+time.Duration(at-m.responseTime)), sie: m.sie,
-		varyFields: m.varyFields, primary: m.primary, tags: m.tags, header: m.header,
+		varyFields: m.varyFields, primary: m.primary, tags: m.tags, source: m.source, header: m.header,
 	}
 }

@@ -218,7 +218,7 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, d *domain, l
 		s.stats.Stale.Add(1)
 		cs.Fwd, cs.Stored, cs.TTL, cs.HasTTL = "stale", false, lk.m.remaining(now), true
 		cs.Detail = "origin-error"
-		s.serveStored(w, r, lk, cs)
+		s.serveHit(w, r, d, lk, cs)
 		return
 	}
 	status, reason := statusFor(err)
