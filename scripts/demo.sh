@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Starts the pixcdn demo: an edge in front of a bundled sample site on http://127.0.0.1:8080/.
-# Installs what is missing first (a Go toolchain). Extra arguments go to "pixcdn demo"
+# Installs what is missing first (a Go toolchain, libvips). Extra arguments go to "pixcdn demo"
 # (e.g. -listen :8080 to accept other machines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_go
+ensure_vips
 say "building bin/pixcdn"
 go build -o bin/pixcdn ./cmd/pixcdn
 exec bin/pixcdn demo "$@"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole pixcdn test suite: vet, then every package's tests with the race detector
 # (fuzz targets run their seed corpora). Installs what is missing first: a Go toolchain, a C
-# compiler for the race detector, and the pinned S3 server the origin tests start.
+# compiler and libvips (cgo: race detector, image pipeline), and the pinned S3 server the origin
+# tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_go
-ensure_cc
+ensure_vips
 ensure_versitygw
 export PATH="$(go env GOPATH)/bin:$PATH"
 say "go vet"
