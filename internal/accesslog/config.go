@@ -17,7 +17,8 @@ type Config struct {
 	Path   string // "" or "-" = stdout
 	Format string // FormatJSON (default) or FormatCombined
 	// BufferLines is how many formatted lines may wait for the writer before further lines are
-	// dropped; 0 means 8192.
+	// dropped (with at most BufferLines KiB of them); 0 means 8192. A buffer is handed to the
+	// writer at 64 KB or BufferLines/2 lines, whichever comes first.
 	BufferLines int
 	// FlushInterval bounds how long a line may sit in the write buffer; 0 means 200 ms.
 	FlushInterval time.Duration
@@ -26,7 +27,7 @@ type Config struct {
 const (
 	defaultBufferLines   = 8192
 	defaultFlushInterval = 200 * time.Millisecond
-	writeBufferSize      = 64 << 10
+	writeBufferSize      = 64 << 10 // bytes that make a buffer full: one write call
 )
 
 // withDefaults returns c with zero fields set to their defaults.

@@ -14,8 +14,14 @@ const hexDigits = "0123456789abcdef"
 // compare and grep well; strings are escaped exactly as encoding/json does with HTML escaping
 // off (the fuzz test holds it to that).
 func appendJSON(b []byte, ri *metrics.RequestInfo) []byte {
+	var tc timeCache
+	return tc.appendJSON(b, ri)
+}
+
+// appendJSON is appendJSON with the formatted second taken from (and kept in) tc.
+func (tc *timeCache) appendJSON(b []byte, ri *metrics.RequestInfo) []byte {
 	b = append(b, `{"time":"`...)
-	b = appendRFC3339Millis(b, ri.Start.UTC())
+	b = tc.appendUTCMillis(b, ri.Start)
 	b = appendJSONField(b, `","remote_ip":`, ri.RemoteIP)
 	b = appendJSONField(b, `,"method":`, ri.Method)
 	b = appendJSONField(b, `,"host":`, ri.Host)
@@ -48,6 +54,9 @@ func appendJSONField(b []byte, key, v string) []byte {
 // invalid UTF-8 byte, and \u2028 \u2029 escaped so the line is also valid JavaScript.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	if jsonPlainString(s) {
+		return append(append(b, s...), '"')
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -76,6 +85,46 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// jsonPlainString reports whether s goes into a JSON string as it is, 8 bytes at a time; a
+// tail shorter than 8 is checked as the last 8 bytes, overlapping what was checked already.
+func jsonPlainString(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if !plain8(s[i:]) {
+			return false
+		}
+	}
+	switch {
+	case i == len(s):
+		return true
+	case len(s) >= 8:
+		return plain8(s[len(s)-8:])
+	}
+	for ; i < len(s); i++ {
+		if !jsonPlain[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// plain8 reports whether none of the first 8 bytes of s needs attention in a JSON string: no
+// control byte, '"', '\\' or byte >= 0x80 (which may start invalid UTF-8 or U+2028). It tests
+// all 8 at once (the has-less-than and has-zero-byte tricks on a 64-bit word), since most
+// of a log line is plain ASCII; the compiler merges the byte loads into one.
+func plain8(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	_ = s[7]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	ctl := (x - lo*0x20) &^ x
+	q := x ^ (lo * '"')
+	q = (q - lo) &^ q
+	bs := x ^ (lo * '\\')
+	bs = (bs - lo) &^ bs
+	return (ctl|q|bs|x)&hi == 0
 }
 
 // jsonPlain marks the ASCII bytes a JSON string carries as they are; bytes >= 0x80 are
@@ -113,9 +162,15 @@ func appendJSONControl(b []byte, c byte) []byte {
 // Quoted fields escape '"', '\\', control bytes and bytes >= 0x7f as \xHH, as nginx does, so
 // a field can never end its quotes or the line; unquoted fields escape spaces too.
 func appendCombined(b []byte, ri *metrics.RequestInfo) []byte {
+	var tc timeCache
+	return tc.appendCombined(b, ri)
+}
+
+// appendCombined is appendCombined with the formatted second taken from (and kept in) tc.
+func (tc *timeCache) appendCombined(b []byte, ri *metrics.RequestInfo) []byte {
 	b = appendBare(b, ri.RemoteIP)
 	b = append(b, " - - ["...)
-	b = appendCLFTime(b, ri.Start)
+	b = tc.appendCLF(b, ri.Start)
 	b = append(b, `] "`...)
 	b = appendEscaped(b, ri.Method, false)
 	b = append(b, ' ')
@@ -200,9 +255,51 @@ func appendMillis(b []byte, d time.Duration) []byte {
 	return appendInt(append(b, '.'), frac, width)
 }
 
-// appendRFC3339Millis appends t as 2006-01-02T15:04:05.000Z07:00; hand-written because
-// Time.AppendFormat parses its layout on every call.
-func appendRFC3339Millis(b []byte, t time.Time) []byte {
+// timeCache remembers the last second formatted for each format: consecutive lines almost
+// always share it, so a line costs a copy and three digits instead of a calendar
+// computation. The zero value is empty. Not safe for concurrent use (the Logger guards it with
+// the lock of the buffer it formats into).
+type timeCache struct {
+	utcSec int64 // the second in utc, valid when utcLen > 0
+	utcLen int
+	utc    [32]byte // "2006-01-02T15:04:05."
+	clfSec int64    // the second and location in clf, valid when clfLen > 0
+	clfLoc *time.Location
+	clfLen int
+	clf    [40]byte // "02/Jan/2006:15:04:05 -0700"
+}
+
+// appendUTCMillis appends t in UTC as 2006-01-02T15:04:05.000Z, as appendRFC3339Millis does.
+func (tc *timeCache) appendUTCMillis(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); tc.utcLen == 0 || sec != tc.utcSec {
+		p := append(appendRFC3339Second(tc.utc[:0], t.UTC()), '.')
+		if len(p) > len(tc.utc) { // a year that outgrew the array: not cached
+			tc.utcLen = 0
+			return append(appendInt(append(b, p...), t.Nanosecond()/1e6, 3), 'Z')
+		}
+		tc.utcSec, tc.utcLen = sec, len(p)
+	}
+	b = append(b, tc.utc[:tc.utcLen]...)
+	return append(appendInt(b, t.Nanosecond()/1e6, 3), 'Z')
+}
+
+// appendCLF appends t as appendCLFTime does, from the cache when t falls in the same second
+// and location as the last call.
+func (tc *timeCache) appendCLF(b []byte, t time.Time) []byte {
+	sec, loc := t.Unix(), t.Location()
+	if tc.clfLen == 0 || sec != tc.clfSec || loc != tc.clfLoc {
+		p := appendCLFTime(tc.clf[:0], t)
+		if len(p) > len(tc.clf) {
+			tc.clfLen = 0
+			return append(b, p...)
+		}
+		tc.clfSec, tc.clfLoc, tc.clfLen = sec, loc, len(p)
+	}
+	return append(b, tc.clf[:tc.clfLen]...)
+}
+
+// appendRFC3339Second appends t's date and time of day as 2006-01-02T15:04:05.
+func appendRFC3339Second(b []byte, t time.Time) []byte {
 	year, month, day := t.Date()
 	hour, min, sec := t.Clock()
 	b = appendInt(b, year, 4)
@@ -210,7 +307,13 @@ func appendRFC3339Millis(b []byte, t time.Time) []byte {
 	b = appendInt(append(b, '-'), day, 2)
 	b = appendInt(append(b, 'T'), hour, 2)
 	b = appendInt(append(b, ':'), min, 2)
-	b = appendInt(append(b, ':'), sec, 2)
+	return appendInt(append(b, ':'), sec, 2)
+}
+
+// appendRFC3339Millis appends t as 2006-01-02T15:04:05.000Z07:00; hand-written because
+// Time.AppendFormat parses its layout on every call.
+func appendRFC3339Millis(b []byte, t time.Time) []byte {
+	b = appendRFC3339Second(b, t)
 	b = appendInt(append(b, '.'), t.Nanosecond()/1e6, 3)
 	_, offset := t.Zone()
 	if offset == 0 {

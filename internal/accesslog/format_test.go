@@ -201,3 +201,45 @@ func FuzzCombinedLine(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONStringWordBoundaries puts each byte that needs escaping at every position of strings
+// of 1 to 24 bytes, so that the 8-byte fast path and its overlapping tail are held to
+// encoding/json at every alignment.
+func TestJSONStringWordBoundaries(t *testing.T) {
+	for _, special := range []string{"\x00", "\x1f", "\"", "\\", "\x7f", "\x80", "\xff", "é", "\u2028"} {
+		for n := 1; n <= 24; n++ {
+			for pos := 0; pos+len(special) <= n; pos++ {
+				s := strings.Repeat("a", pos) + special + strings.Repeat("b", n-pos-len(special))
+				if got, want := string(appendJSONString(nil, s)), jsonString(t, s); got != want {
+					t.Fatalf("appendJSONString(%q) = %s, encoding/json says %s", s, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestTimeCacheMatchesLayouts formats a sequence of times through one cache (same second,
+// next second, back in time, another zone in the same second) and holds every result to
+// time.Format.
+func TestTimeCacheMatchesLayouts(t *testing.T) {
+	base := time.Date(2026, 11, 22, 2, 40, 5, 123_000_000, time.UTC)
+	ist := time.FixedZone("IST", 5*3600+1800)
+	times := []time.Time{
+		base, base.Add(500 * time.Millisecond), base.Add(900 * time.Millisecond),
+		base.Add(time.Second), base.Add(-time.Second), base.In(ist), base.In(zoneMinus7).Add(time.Millisecond),
+		base.Add(time.Hour), base, time.Date(1969, 12, 31, 23, 59, 59, 500_000_000, time.UTC),
+	}
+	var tc timeCache
+	for _, tm := range times {
+		if got, want := string(tc.appendUTCMillis(nil, tm)), tm.UTC().Format("2006-01-02T15:04:05.000Z07:00"); got != want {
+			t.Errorf("cached RFC3339 of %v: got %s want %s", tm, got, want)
+		}
+		if got, want := string(tc.appendCLF(nil, tm)), tm.Format("02/Jan/2006:15:04:05 -0700"); got != want {
+			t.Errorf("cached CLF of %v: got %s want %s", tm, got, want)
+		}
+	}
+	ri := sampleRequest()
+	if a := testing.AllocsPerRun(100, func() { _ = tc.appendJSON(make([]byte, 0, 1024)[:0], ri) }); a != 0 {
+		t.Errorf("cached appendJSON allocates %.1f", a)
+	}
+}

@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -18,16 +17,32 @@ var ErrClosed = errors.New("accesslog: logger closed")
 
 // Logger writes access log lines. Log may be called from any number of goroutines; Reopen and
 // Close may be called concurrently with Log and with each other.
+//
+// It is built the way nginx buffers its access log: Log formats the line straight into a
+// shared buffer under a short mutex, with no per-line object and no channel operation. When
+// that buffer holds writeBufferSize bytes or half of BufferLines lines it is handed to the
+// writer goroutine and a free buffer takes its place; the writer writes whole buffers with
+// one write call each. Lines not yet handed to the writer's output are bounded by
+// BufferLines (and pendingBytesLimit): past that, lines are dropped and counted, so a slow
+// disk never delays a response.
 type Logger struct {
-	cfg   Config
-	json  bool
-	queue chan *line
-	pool  sync.Pool
+	cfg      Config
+	json     bool
+	handoff  int // lines in the front buffer that make Log hand it to the writer
+	maxBytes int // pending bytes past which lines are dropped
+
+	mu      sync.Mutex
+	front   *buffer   // where Log appends; nil only after Close
+	full    []*buffer // handed to the writer, oldest first
+	free    []*buffer // written buffers for reuse
+	pending int       // lines in front and full
+	pendB   int       // bytes in front and full
+	times   timeCache // formatting state, guarded by mu like the buffer it formats into
 
 	dropped, writeErrors atomic.Int64
 	closed               atomic.Bool
 
-	kick      chan struct{} // capacity 1: Log's nudge when the queue is half full
+	kick      chan struct{} // capacity 1: Log's nudge when it hands a buffer over
 	reopen    chan chan error
 	closing   chan struct{}
 	stopped   chan struct{}
@@ -37,11 +52,14 @@ type Logger struct {
 	w writerState // owned by the writer goroutine
 }
 
-// line is one formatted log line; pooled behind a pointer so Get and Put do not allocate.
-type line struct{ b []byte }
+// buffer is a batch of whole lines, written with one call.
+type buffer struct {
+	b     []byte
+	lines int
+}
 
-// maxPooledLine keeps a rare huge line (a very long URI) from pinning its buffer in the pool.
-const maxPooledLine = 16 << 10
+// maxFreeBuffers keeps a burst that allocated many buffers from pinning them all.
+const maxFreeBuffers = 4
 
 // clock is what the writer needs of time, injected so tests decide when flushes happen.
 type clock struct {
@@ -49,8 +67,8 @@ type clock struct {
 	tick <-chan time.Time // the writer's poll; nil: a real ticker at pollInterval
 }
 
-// pollInterval is how often the writer drains the queue: 8192 lines per 10 ms is far above
-// what one edge serves, and an idle logger costs 100 wakeups a second.
+// pollInterval is how often the writer looks for full buffers and for a front buffer older
+// than FlushInterval; Log kicks it besides whenever it hands a buffer over.
 const pollInterval = 10 * time.Millisecond
 
 // Open starts a logger writing to cfg.Path (appending, created 0644) or stdout.
@@ -85,16 +103,17 @@ func newLogger(cfg Config, open func() (io.WriteCloser, error), clk clock) (*Log
 		return nil, err
 	}
 	l := &Logger{
-		cfg:     cfg,
-		json:    cfg.Format == FormatJSON,
-		queue:   make(chan *line, cfg.BufferLines),
-		kick:    make(chan struct{}, 1),
-		reopen:  make(chan chan error),
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
+		cfg:      cfg,
+		json:     cfg.Format == FormatJSON,
+		handoff:  max(cfg.BufferLines/2, 1),
+		maxBytes: max(cfg.BufferLines*pendingBytesPerLine, 4*writeBufferSize),
+		front:    newBuffer(),
+		kick:     make(chan struct{}, 1),
+		reopen:   make(chan chan error),
+		closing:  make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
-	l.pool.New = func() any { return &line{b: make([]byte, 0, 512)} }
-	l.w = writerState{open: open, out: out, bw: bufio.NewWriterSize(out, writeBufferSize), clk: clk, last: clk.now()}
+	l.w = writerState{open: open, out: out, clk: clk, last: clk.now()}
 	tick, stop := clk.tick, func() {}
 	if tick == nil {
 		t := time.NewTicker(min(pollInterval, cfg.FlushInterval))
@@ -107,45 +126,99 @@ func newLogger(cfg Config, open func() (io.WriteCloser, error), clk clock) (*Log
 	return l, nil
 }
 
-// Log formats ri and queues the line for the writer. It never blocks on I/O: when the queue is
-// full, or the logger is closed, the line is dropped and counted. It does not keep ri.
-// A Log racing with Close may lose its line without counting it.
+// pendingBytesPerLine bounds the memory of waiting lines with the line bound: BufferLines
+// lines of 1 KiB on average (a typical line is 300-400 bytes).
+const pendingBytesPerLine = 1 << 10
+
+func newBuffer() *buffer { return &buffer{b: make([]byte, 0, writeBufferSize+writeBufferSize/4)} }
+
+// Log formats ri into the shared buffer. It never blocks on I/O: when BufferLines lines are
+// already waiting for the writer, or the logger is closed, the line is dropped and counted.
+// It does not keep ri. A Log racing with Close may lose its line without counting it.
 func (l *Logger) Log(ri *metrics.RequestInfo) {
-	// The length check is racy but saves formatting a line that would be dropped.
-	if l.closed.Load() || len(l.queue) == cap(l.queue) {
+	if l.closed.Load() {
 		l.dropped.Add(1)
 		return
 	}
-	ln := l.pool.Get().(*line)
-	if l.json {
-		ln.b = appendJSON(ln.b[:0], ri)
-	} else {
-		ln.b = appendCombined(ln.b[:0], ri)
-	}
-	select {
-	case l.queue <- ln:
-		if len(l.queue) >= cap(l.queue)/2 {
-			select {
-			case l.kick <- struct{}{}:
-			default:
-			}
-		}
-	default:
+	l.mu.Lock()
+	f := l.front
+	if f == nil || l.pending >= l.cfg.BufferLines || l.pendB >= l.maxBytes {
+		l.mu.Unlock()
 		l.dropped.Add(1)
-		l.put(ln)
+		return
+	}
+	n := len(f.b)
+	if l.json {
+		f.b = l.times.appendJSON(f.b, ri)
+	} else {
+		f.b = l.times.appendCombined(f.b, ri)
+	}
+	f.lines++
+	l.pending++
+	l.pendB += len(f.b) - n
+	kick := false
+	if f.lines >= l.handoff || len(f.b) >= writeBufferSize {
+		kick = l.handOverLocked()
+	}
+	l.mu.Unlock()
+	if kick {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
-func (l *Logger) put(ln *line) {
-	if cap(ln.b) <= maxPooledLine {
-		l.pool.Put(ln)
+// handOverLocked moves the front buffer to the writer's list and puts a free (or new) one in
+// its place. It reports whether the writer should be kicked: only when the list was empty,
+// since otherwise a kick is already on its way.
+func (l *Logger) handOverLocked() bool {
+	if len(l.front.b) == 0 {
+		return false
+	}
+	l.full = append(l.full, l.front)
+	if n := len(l.free); n > 0 {
+		l.front, l.free = l.free[n-1], l.free[:n-1]
+	} else {
+		l.front = newBuffer()
+	}
+	return len(l.full) == 1
+}
+
+// takeFull returns the buffers handed to the writer, and the front buffer too when all is
+// true and it holds anything; their lines no longer count as pending.
+func (l *Logger) takeFull(into []*buffer, all bool) []*buffer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if all && l.front != nil {
+		l.handOverLocked()
+	}
+	into = append(into, l.full...)
+	clear(l.full)
+	l.full = l.full[:0]
+	for _, b := range into {
+		l.pending -= b.lines
+		l.pendB -= len(b.b)
+	}
+	return into
+}
+
+// recycle returns written buffers for reuse, keeping a few and none that a huge line grew.
+func (l *Logger) recycle(bufs []*buffer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range bufs {
+		if len(l.free) < maxFreeBuffers && cap(b.b) <= 2*writeBufferSize {
+			b.b, b.lines = b.b[:0], 0
+			l.free = append(l.free, b)
+		}
 	}
 }
 
-// Reopen flushes and closes the current file and opens cfg.Path again, so that after
-// logrotate renames the file, lines go to a new one (wire it to SIGUSR1). If the new file
-// cannot be opened, logging continues to the old one and the error says why. For stdout it
-// only flushes.
+// Reopen writes out every line logged before it and closes the current file, then opens
+// cfg.Path again, so that after logrotate renames the file, lines go to a new one (wire it to
+// SIGUSR1). If the new file cannot be opened, logging continues to the old one and the error
+// says why. For stdout it only writes out.
 func (l *Logger) Reopen() error {
 	reply := make(chan error, 1)
 	select {
@@ -156,8 +229,8 @@ func (l *Logger) Reopen() error {
 	}
 }
 
-// Close stops accepting lines, writes every queued line, flushes and closes the file. Later
-// calls return the first call's result.
+// Close stops accepting lines, writes every waiting line and closes the file. Later calls
+// return the first call's result.
 func (l *Logger) Close() error {
 	l.closeOnce.Do(func() {
 		l.closed.Store(true)

@@ -365,3 +365,78 @@ func TestWriteErrorIsCountedAndLoggingRecovers(t *testing.T) {
 		t.Fatalf("written ids = %q, want [kept]", ids)
 	}
 }
+
+// TestConcurrentLogCountsEveryLine logs from several goroutines while the writer runs on the
+// real clock, with buffers handed over by size (the lines outnumber one 64 KB buffer many
+// times): every line must be written once, whole, and none dropped.
+func TestConcurrentLogCountsEveryLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	l, err := Open(Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, each = 4, 2000
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			ri := sampleRequest()
+			for i := range each {
+				ri.Status = 200 + g
+				ri.BytesSent = int64(i)
+				l.Log(ri)
+			}
+		})
+	}
+	wg.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[2]int]bool{}
+	for _, s := range readLines(t, path) {
+		var v struct {
+			Status int `json:"status"`
+			Bytes  int `json:"bytes"`
+		}
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatalf("%v in %q", err, s)
+		}
+		key := [2]int{v.Status, v.Bytes}
+		if seen[key] {
+			t.Fatalf("line %v written twice", key)
+		}
+		seen[key] = true
+	}
+	if len(seen) != goroutines*each || l.Dropped() != 0 {
+		t.Fatalf("%d distinct lines, %d dropped; want %d and 0", len(seen), l.Dropped(), goroutines*each)
+	}
+}
+
+// TestFullBufferIsWrittenWithoutWaitingForTheFlush: a front buffer that reaches 64 KB is
+// handed to the writer at once, without a tick, and written in one call.
+func TestFullBufferIsWrittenWithoutWaitingForTheFlush(t *testing.T) {
+	fc := newFakeClock() // never ticks in this test
+	rec := &recorder{wrote: make(chan struct{}, 100)}
+	l := openWith(t, Config{}, rec, fc.clock())
+	ri := sampleRequest()
+	n := 0
+	for {
+		l.Log(ri)
+		n++
+		select {
+		case <-rec.wrote:
+		default:
+			continue
+		}
+		break
+	}
+	writes, data := rec.snapshot()
+	if writes != 1 || len(data) < writeBufferSize || strings.Count(data, "\n") > n {
+		t.Fatalf("after %d lines: %d writes of %d bytes; want 1 write of at least %d", n, writes, len(data), writeBufferSize)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, data := rec.snapshot(); strings.Count(data, "\n") != n {
+		t.Fatalf("%d lines written, want %d", strings.Count(data, "\n"), n)
+	}
+}

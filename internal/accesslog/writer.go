@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"time"
@@ -9,101 +8,101 @@ import (
 
 // writerState belongs to the writer goroutine alone, so none of it needs a lock.
 type writerState struct {
-	open func() (io.WriteCloser, error)
-	out  io.WriteCloser
-	bw   *bufio.Writer
-	clk  clock
-	last time.Time // last flush
+	open    func() (io.WriteCloser, error)
+	out     io.WriteCloser
+	clk     clock
+	last    time.Time // when the front buffer was last written out
+	scratch []*buffer // reused by writeOut
 }
 
-// run is the writer goroutine. It polls the queue on a short tick instead of blocking on it:
-// a send that finds a parked receiver wakes it, which can cost the request path a futex
-// syscall, while a send into a buffered channel nobody waits on is a short critical section.
-// Log kicks the writer when the queue is half full, so a burst is not left to the tick. After
-// writing what is queued, it flushes if the last flush is FlushInterval old: at low rates each
-// line goes out at the next poll, under load there are few flushes a second (plus one per 64
-// KB), and no line waits longer than about FlushInterval plus one poll.
+// run is the writer goroutine. It polls on a short tick instead of blocking on a channel per
+// line: Log only kicks it when it hands over a buffer (every 64 KB or BufferLines/2 lines),
+// so the request path rarely wakes a parked goroutine. On each wakeup it writes the buffers
+// handed over; on a tick it also takes the front buffer if the last time it did is
+// FlushInterval ago: at low rates each line goes out at the next poll, under load there are
+// few partial writes a second, and no line waits longer than about FlushInterval plus one poll.
 func (l *Logger) run(tick <-chan time.Time) {
 	defer close(l.stopped)
 	for {
+		all := false
 		select {
 		case <-tick:
+			all = l.w.clk.now().Sub(l.w.last) >= l.cfg.FlushInterval
 		case <-l.kick:
 		case reply := <-l.reopen:
-			l.writeReady() // lines logged before Reopen belong to the old file
-			reply <- l.reopenFile()
+			err := l.writeOut(true) // lines logged before Reopen belong to the old file
+			reply <- errors.Join(err, l.reopenFile())
 			continue
 		case <-l.closing:
 			l.closeErr = l.finish()
 			return
 		}
-		l.writeReady()
-		if l.w.bw.Buffered() > 0 && l.w.clk.now().Sub(l.w.last) >= l.cfg.FlushInterval {
-			l.flush()
+		l.writeOut(all)
+	}
+}
+
+// writeOut writes the buffers handed over, and the front buffer too when all is true. It
+// reports the first write error.
+func (l *Logger) writeOut(all bool) error {
+	bufs := l.takeFull(l.w.scratch[:0], all)
+	if len(bufs) == 0 {
+		return nil
+	}
+	if all {
+		l.w.last = l.w.clk.now()
+	}
+	var first error
+	for _, b := range bufs {
+		if err := l.write(b.b); err != nil && first == nil {
+			first = err
 		}
 	}
+	l.recycle(bufs)
+	clear(bufs)
+	l.w.scratch = bufs[:0]
+	return first
 }
 
-// writeReady writes lines already queued, at most one queue's worth so that ticks, reopen and
-// close are still served under a constant stream.
-func (l *Logger) writeReady() {
-	for range cap(l.queue) {
-		select {
-		case ln := <-l.queue:
-			l.write(ln)
-		default:
-			return
-		}
-	}
-}
-
-func (l *Logger) write(ln *line) {
-	if _, err := l.w.bw.Write(ln.b); err != nil {
-		l.writeFailed()
-	}
-	l.put(ln)
-}
-
-func (l *Logger) flush() error {
-	l.w.last = l.w.clk.now()
-	if err := l.w.bw.Flush(); err != nil {
-		l.writeFailed()
+// write writes one batch of whole lines. A failed write (a full disk) loses that batch and is
+// counted; the next batch is tried afresh, so logging resumes once space comes back.
+func (l *Logger) write(p []byte) error {
+	if _, err := l.w.out.Write(p); err != nil {
+		l.writeErrors.Add(1)
 		return err
 	}
 	return nil
 }
 
-// writeFailed counts a failed write and clears bufio's sticky error, dropping what it held,
-// so that one full disk does not silence the log after space comes back.
-func (l *Logger) writeFailed() {
-	l.writeErrors.Add(1)
-	l.w.bw.Reset(l.w.out)
-}
-
 // reopenFile opens the new file before closing the old one, so a failure loses nothing.
 func (l *Logger) reopenFile() error {
 	if l.cfg.stdout() {
-		return l.flush()
+		return nil
 	}
 	out, err := l.w.open()
 	if err != nil {
 		return err
 	}
-	flushErr := l.flush()
 	closeErr := l.w.out.Close()
 	l.w.out = out
-	l.w.bw.Reset(out)
-	return errors.Join(flushErr, closeErr)
+	return closeErr
 }
 
-// finish drains the queue, flushes and closes the output.
+// finish writes every waiting line and closes the output. It retires the front buffer in
+// the same critical section that takes it, so a Log racing with Close finds none and its line
+// is dropped and counted.
 func (l *Logger) finish() error {
-	for {
-		select {
-		case ln := <-l.queue:
-			l.write(ln)
-		default:
-			return errors.Join(l.flush(), l.w.out.Close())
+	l.mu.Lock()
+	bufs := append(l.w.scratch[:0], l.full...)
+	if l.front != nil && len(l.front.b) > 0 {
+		bufs = append(bufs, l.front)
+	}
+	l.front, l.full, l.pending, l.pendB = nil, nil, 0, 0
+	l.mu.Unlock()
+	var writeErr error
+	for _, b := range bufs {
+		if err := l.write(b.b); err != nil && writeErr == nil {
+			writeErr = err
 		}
 	}
+	return errors.Join(writeErr, l.w.out.Close())
 }
