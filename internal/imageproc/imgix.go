@@ -18,10 +18,13 @@ var imgixParams = map[string]func(*Spec, string, string) error{
 	"auto": imgixAuto, "dpr": imgixDPR, "blur": imgixBlur, "sharp": imgixSharp,
 	"rot": imgixRot, "flip": imgixFlip, "bg": imgixBg, "bri": imgixBri, "con": imgixCon,
 	"rect": imgixRect,
+	"mark": imgixMark, "mark-align": imgixMarkAlign, "mark-alpha": imgixMarkAlpha,
+	"mark-pad": imgixMarkPad, "mark-w": imgixMarkW,
 }
 
 // ParseImgix parses imgix-style query parameters (w h fit crop fm q
-// auto=format,compress dpr blur sharp rot flip bg, plus bri con rect). The bool
+// auto=format,compress dpr blur sharp rot flip bg, plus bri con rect, and the
+// watermark subset mark mark-align mark-alpha mark-pad mark-w). The bool
 // reports whether any image parameter was present, even one that restates a
 // default. A key given twice with different values is an error, since the
 // cache key could not say which one was meant.
@@ -47,6 +50,9 @@ func ParseImgix(q url.Values) (Spec, bool, error) {
 		if err := set(&s, k, vs[0]); err != nil {
 			return Spec{}, true, err
 		}
+	}
+	if s.Watermark != nil && s.Watermark.Path == "" {
+		return Spec{}, true, paramErr("mark", "", "required by the other mark- parameters")
 	}
 	if fm != "" && s.Format == "auto" {
 		// imgix: an explicit fm overrides auto=format.
@@ -241,5 +247,76 @@ func imgixRect(s *Spec, k, v string) error {
 		n[i] = x
 	}
 	s.Crop = &Rect{X: n[0], Y: n[1], W: n[2], H: n[3]}
+	return nil
+}
+
+// imgixMarkOf returns the spec's watermark, made with imgix's defaults
+// (bottom right, opaque, 5 px from the edges, natural size) if absent.
+func imgixMarkOf(s *Spec) *Mark {
+	if s.Watermark == nil {
+		s.Watermark = &Mark{Gravity: "southeast", X: 5, Y: 5, Opacity: 100}
+	}
+	return s.Watermark
+}
+
+// imgixMark takes the watermark's path on the same domain (mark=/logo.png);
+// imgix's absolute URLs are refused, since fetching them would let any URL
+// make the edge a proxy.
+func imgixMark(s *Spec, k, v string) error {
+	if err := checkMarkPath(k, v); err != nil {
+		return err
+	}
+	imgixMarkOf(s).Path = v
+	return nil
+}
+
+// imgixMarkAlign takes top|middle|bottom and left|center|right, in any order.
+func imgixMarkAlign(s *Spec, k, v string) error {
+	var vert, horiz string
+	for _, p := range strings.Split(v, ",") {
+		switch p {
+		case "top":
+			vert = "north"
+		case "bottom":
+			vert = "south"
+		case "left":
+			horiz = "west"
+		case "right":
+			horiz = "east"
+		case "middle", "center":
+		default:
+			return paramErr(k, v, "want top, middle, bottom, left, center or right")
+		}
+	}
+	g := vert + horiz
+	if g == "" {
+		g = "center"
+	}
+	imgixMarkOf(s).Gravity = g
+	return nil
+}
+
+func imgixMarkAlpha(s *Spec, k, v string) error {
+	n, err := parseIntRange(k, v, 1, 100)
+	imgixMarkOf(s).Opacity = n
+	return err
+}
+
+func imgixMarkPad(s *Spec, k, v string) error {
+	n, err := parseIntRange(k, v, 0, MaxMarkMargin)
+	m := imgixMarkOf(s)
+	m.X, m.Y = n, n
+	return err
+}
+
+// imgixMarkW takes the watermark width as a fraction of the image's width
+// (0.01..1); imgix's pixel widths are refused because our Mark scales
+// relative to the output.
+func imgixMarkW(s *Spec, k, v string) error {
+	f, err := parseFloatRange(k, v, 0.01, 1)
+	if err != nil {
+		return paramErr(k, v, "want a fraction of the image width, 0.01..1")
+	}
+	imgixMarkOf(s).Scale = int(math.Round(f * 100))
 	return nil
 }

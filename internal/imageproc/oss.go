@@ -1,6 +1,7 @@
 package imageproc
 
 import (
+	"encoding/base64"
 	"slices"
 	"strings"
 )
@@ -248,6 +249,74 @@ func ossInfo(s *Spec, op, args string) error {
 	return nil
 }
 
-func ossWatermark(_ *Spec, op, args string) error {
-	return paramErr(op, args, "not supported yet")
+// ossWatermark takes image watermarks: image_<url-safe base64 of the object
+// key> (optionally "key?x-oss-process=image/resize,P_N" to scale the mark to
+// N % of the image width), g_ anchor, x_/y_ margins and t_ opacity, with
+// OSS's defaults g_se, x_10, y_10, t_100. Text watermarks are refused.
+func ossWatermark(s *Spec, op, args string) error {
+	kv, err := ossKV(op, args)
+	if err != nil {
+		return err
+	}
+	m := &Mark{Gravity: "southeast", X: 10, Y: 10, Opacity: 100}
+	for _, a := range kv {
+		if err := ossMarkArg(m, op, a); err != nil {
+			return err
+		}
+	}
+	if m.Path == "" {
+		return paramErr(op+".image", "", "required")
+	}
+	s.Watermark = m
+	return nil
+}
+
+func ossMarkArg(m *Mark, op string, a ossArg) error {
+	param := op + "." + a.k
+	var err error
+	switch a.k {
+	case "image":
+		err = ossMarkImage(m, param, a.v)
+	case "g":
+		if m.Gravity = ossGravity[a.v]; m.Gravity == "" {
+			err = paramErr(param, a.v, "want nw, north, ne, west, center, east, sw, south or se")
+		}
+	case "x":
+		m.X, err = parseIntRange(param, a.v, 0, MaxMarkMargin)
+	case "y":
+		m.Y, err = parseIntRange(param, a.v, 0, MaxMarkMargin)
+	case "t":
+		m.Opacity, err = parseIntRange(param, a.v, 1, 100)
+	case "text", "type", "size", "color", "shadow", "rotate", "fill":
+		err = paramErr(param, a.v, "text watermarks are not supported")
+	default:
+		err = paramErr(param, a.v, "unknown watermark parameter")
+	}
+	return err
+}
+
+// ossMarkImage decodes the object key, with or without '=' padding.
+func ossMarkImage(m *Mark, param, v string) error {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+	if err != nil {
+		return paramErr(param, v, "not url-safe base64")
+	}
+	key, process, _ := strings.Cut(string(raw), "?")
+	if process != "" {
+		p, ok := strings.CutPrefix(process, "x-oss-process=image/resize,P_")
+		if !ok {
+			return paramErr(param, string(raw), "only ?x-oss-process=image/resize,P_N may follow the key")
+		}
+		if m.Scale, err = parseIntRange(param, p, 1, 100); err != nil {
+			return err
+		}
+	}
+	if !strings.HasPrefix(key, "/") {
+		key = "/" + key
+	}
+	if err := checkMarkPath(param, key); err != nil {
+		return err
+	}
+	m.Path = key
+	return nil
 }

@@ -1,6 +1,7 @@
 package imageproc
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -48,7 +49,23 @@ type Spec struct {
 	Quality       int     // 1..100, 0 = the format's default
 	Compress      bool    // imgix auto=compress: prefer a smaller default quality
 	Info          bool    // answer width, height, format and size as JSON
+	Watermark     *Mark   // an image drawn over the result
 }
+
+// Mark is an image watermark. Path names an object on the same domain as
+// the image (it starts with "/" and has no scheme or host), so a URL can
+// never make the edge fetch from elsewhere. Parsers fill every field, with
+// their dialect's defaults, so that Canonical needs no defaulting.
+type Mark struct {
+	Path    string // same-domain object path, e.g. "/logo.png"
+	Gravity string // corner or side it is anchored to: center|north|...|southeast
+	X, Y    int    // margins from the anchored edges, in output pixels
+	Opacity int    // 1..100
+	Scale   int    // width in percent of the base image's width; 0 = natural size
+}
+
+// MaxMarkMargin bounds Mark.X and Mark.Y.
+const MaxMarkMargin = 4096
 
 // IsZero reports whether the spec asks for no transform at all, in which case
 // the edge serves the source untouched.
@@ -140,6 +157,40 @@ func (s Spec) writeEffects(add func(k, v string), addInt func(string, int), addF
 	if s.Info {
 		add("info", "")
 	}
+	if m := s.Watermark; m != nil {
+		// The path goes last and escaped: a ',' or '_' in it cannot be
+		// mistaken for a separator of the key.
+		add("wm", m.Gravity+"_"+strconv.Itoa(m.X)+"_"+strconv.Itoa(m.Y)+"_"+strconv.Itoa(m.Opacity)+"_"+
+			strconv.Itoa(m.Scale)+"_"+strings.ReplaceAll(url.PathEscape(m.Path), ",", "%2C"))
+	}
+}
+
+// checkMarkPath accepts a watermark path only if it can only name an
+// object on the same domain: it starts with one "/", and has no "..",
+// backslash, '%' (which a later decoding could turn into either), '?',
+// '#', ':' or control character.
+func checkMarkPath(param, p string) error {
+	switch {
+	case p == "" || p[0] != '/':
+		return paramErr(param, p, `watermark path must start with "/"`)
+	case strings.HasPrefix(p, "//"):
+		return paramErr(param, p, "watermark must be on the same domain")
+	case len(p) > 1024:
+		return paramErr(param, p, "watermark path too long")
+	case strings.ContainsAny(p, "\\%?#:"):
+		return paramErr(param, p, `watermark path must not contain \, %, ?, # or :`)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." || seg == "." {
+			return paramErr(param, p, "watermark path must not contain . or .. segments")
+		}
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return paramErr(param, p, "watermark path has a control character")
+		}
+	}
+	return nil
 }
 
 // validGravity is the set of Spec.Gravity and Rect.Anchor values.

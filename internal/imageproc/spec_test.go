@@ -166,7 +166,7 @@ func TestParseOSSErrors(t *testing.T) {
 		{"image/bright,101", "bright"},
 		{"image/contrast,x", "contrast"},
 		{"image/info,1", "info"},
-		{"image/watermark,text_aGk", "watermark"},
+		{"image/watermark,text_aGk", "watermark.text"},
 		{"image/interlace,1", "interlace"},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,13 @@ func (im *Image) Autorot() error {
 	return im.replace("autorot", func(out **C.VipsImage) C.int { return C.px_autorot(im.p, out) })
 }
 
+// Materialize computes the image into memory. Loads are sequential (they
+// stream the source once), so a step that reads pixels out of order, such as
+// a rotation or a smart crop, needs the pixels materialized first.
+func (im *Image) Materialize() error {
+	return im.replace("materialize", func(out **C.VipsImage) C.int { return C.px_materialize(im.p, out) })
+}
+
 // Crop keeps the area at (x, y) of size w x h, which must lie inside the image.
 func (im *Image) Crop(x, y, w, h int) error {
 	return im.replace("crop", func(out **C.VipsImage) C.int {
@@ -150,14 +157,21 @@ func CloseAll(list []*Image) {
 // Mean returns the mean of each band over the w x h area at (x, y); it
 // computes pixels, so tests use it to check content by tolerance.
 func (im *Image) Mean(x, y, w, h int) ([]float64, error) {
-	var v [4]C.double
-	n := C.px_avg(im.p, C.int(x), C.int(y), C.int(w), C.int(h), &v[0], 4)
+	m, _, err := im.Stats(x, y, w, h)
+	return m, err
+}
+
+// Stats returns the mean and the standard deviation of each band over the
+// w x h area at (x, y).
+func (im *Image) Stats(x, y, w, h int) (mean, dev []float64, err error) {
+	var v, d [4]C.double
+	n := C.px_avg(im.p, C.int(x), C.int(y), C.int(w), C.int(h), &v[0], &d[0], 4)
 	if n < 0 {
-		return nil, failure("mean", im.cancel)
+		return nil, nil, failure("stats", im.cancel)
 	}
-	out := make([]float64, int(n))
-	for i := range out {
-		out[i] = float64(v[i])
+	mean, dev = make([]float64, int(n)), make([]float64, int(n))
+	for i := range mean {
+		mean[i], dev[i] = float64(v[i]), float64(d[i])
 	}
-	return out, nil
+	return mean, dev, nil
 }

@@ -104,7 +104,8 @@ int px_thumbnail(const void *buf, size_t len, int width, int height, int size, i
 	VipsSource *src = px_source(buf, len);
 	if (!src)
 		return -1;
-	int r = vips_thumbnail_source(src, out, width, "height", height, "size", size, "no_rotate", no_rotate, NULL);
+	int r = vips_thumbnail_source(src, out, width, "height", height, "size", size, "no_rotate", no_rotate,
+		"option_string", "fail_on=truncated", NULL);
 	g_object_unref(src);
 	return r;
 }
@@ -118,13 +119,14 @@ int px_load(const void *buf, size_t len, int shrink, int all_pages, VipsImage **
 		g_object_unref(src);
 		return -2;
 	}
-	char opts[64] = "";
-	if (all_pages && (strstr(loader, "Gif") || strstr(loader, "Webp")))
-		g_strlcpy(opts, "n=-1", sizeof(opts));
+	// A truncated source is an error, not an image with a grey bottom.
+	char opts[64] = "fail_on=truncated";
+	if (all_pages && (strstr(loader, "gif") || strstr(loader, "Webp")))
+		g_strlcpy(opts, "fail_on=truncated,n=-1", sizeof(opts));
 	else if (shrink > 1 && strstr(loader, "Jpeg"))
-		g_snprintf(opts, sizeof(opts), "shrink=%d", shrink);
+		g_snprintf(opts, sizeof(opts), "fail_on=truncated,shrink=%d", shrink);
 	else if (shrink > 1 && strstr(loader, "Webp"))
-		g_snprintf(opts, sizeof(opts), "scale=%g", 1.0 / shrink);
+		g_snprintf(opts, sizeof(opts), "fail_on=truncated,scale=%g", 1.0 / shrink);
 	*out = vips_image_new_from_source(src, opts, NULL);
 	g_object_unref(src);
 	return *out ? 0 : -1;
@@ -135,6 +137,13 @@ int px_thumbnail_image(VipsImage *in, int width, int height, VipsImage **out) {
 }
 
 int px_autorot(VipsImage *in, VipsImage **out) { return vips_autorot(in, out, NULL); }
+
+// px_materialize computes in into memory, for steps that read pixels out of
+// order (rotation, smart crop) after a sequential load.
+int px_materialize(VipsImage *in, VipsImage **out) {
+	*out = vips_image_copy_memory(in);
+	return *out ? 0 : -1;
+}
 
 int px_extract(VipsImage *in, int x, int y, int w, int h, VipsImage **out) {
 	return vips_extract_area(in, out, x, y, w, h, NULL);
@@ -311,14 +320,15 @@ int px_join(VipsImage **pages, int n, VipsImage **out) {
 	return 0;
 }
 
-double px_avg(VipsImage *in, int x, int y, int w, int h, double *bands, int nbands) {
+double px_avg(VipsImage *in, int x, int y, int w, int h, double *bands, double *devs, int nbands) {
 	VipsImage *area = NULL;
 	if (vips_extract_area(in, &area, x, y, w, h, NULL))
 		return -1;
 	int n = area->Bands < nbands ? area->Bands : nbands;
 	for (int i = 0; i < n; i++) {
 		VipsImage *band = NULL;
-		if (vips_extract_band(area, &band, i, NULL) || vips_avg(band, &bands[i], NULL)) {
+		if (vips_extract_band(area, &band, i, NULL) || vips_avg(band, &bands[i], NULL) ||
+			vips_deviate(band, &devs[i], NULL)) {
 			px_unref(band);
 			g_object_unref(area);
 			return -1;
@@ -329,7 +339,36 @@ double px_avg(VipsImage *in, int x, int y, int w, int h, double *bands, int nban
 	return n;
 }
 
+// px_strip_fields removes the metadata a served image must not carry (EXIF,
+// XMP, IPTC, the ICC profile of pixels already converted to sRGB); the
+// savers' own strip is not honoured by every saver of 8.14.
+static int px_strip_fields(VipsImage *in, VipsImage **out) {
+	if (vips_copy(in, out, NULL))
+		return -1;
+	gchar **fields = vips_image_get_fields(*out);
+	for (int i = 0; fields[i]; i++) {
+		const char *f = fields[i];
+		if (g_str_has_prefix(f, "exif-") || g_str_has_prefix(f, "xmp-") || g_str_has_prefix(f, "iptc-") ||
+			g_str_has_prefix(f, "icc-") || g_str_equal(f, VIPS_META_ORIENTATION) ||
+			g_str_has_prefix(f, "jpeg-") || g_str_has_prefix(f, "png-comment") || g_str_has_prefix(f, "heif-"))
+			vips_image_remove(*out, f);
+	}
+	g_strfreev(fields);
+	return 0;
+}
+
+static int px_encode(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len);
+
 int px_save(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len) {
+	VipsImage *clean = NULL;
+	if (px_strip_fields(in, &clean))
+		return -1;
+	int r = px_encode(clean, format, quality, effort, lossless, buf, len);
+	g_object_unref(clean);
+	return r;
+}
+
+static int px_encode(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len) {
 	switch (format) {
 	case PX_JPEG:
 		return vips_jpegsave_buffer(in, buf, len, "Q", quality, "interlace", TRUE, "optimize_coding", TRUE,

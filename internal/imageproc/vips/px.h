@@ -31,6 +31,7 @@ int px_thumbnail(const void *buf, size_t len, int width, int height, int size, i
 int px_load(const void *buf, size_t len, int shrink, int all_pages, VipsImage **out);
 int px_thumbnail_image(VipsImage *in, int width, int height, VipsImage **out);
 int px_autorot(VipsImage *in, VipsImage **out);
+int px_materialize(VipsImage *in, VipsImage **out);
 int px_extract(VipsImage *in, int x, int y, int w, int h, VipsImage **out);
 int px_smartcrop(VipsImage *in, int w, int h, VipsImage **out);
 int px_embed(VipsImage *in, int x, int y, int w, int h, double r, double g, double b, double a, VipsImage **out);
@@ -44,7 +45,7 @@ int px_composite(VipsImage *base, VipsImage *mark, int x, int y, double opacity,
 int px_srgb(VipsImage *in, VipsImage **out);
 int px_join(VipsImage **pages, int n, VipsImage **out);
 int px_copy_memory(VipsImage *in, VipsImage **out);
-double px_avg(VipsImage *in, int x, int y, int w, int h, double *bands, int nbands);
+double px_avg(VipsImage *in, int x, int y, int w, int h, double *bands, double *devs, int nbands);
 
 int px_save(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len);
 

@@ -1,0 +1,187 @@
+package imageproc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/pixcdn/pixcdn/internal/imageproc/vips"
+)
+
+// Result is a processed image (or, for Spec.Info, the source's JSON facts).
+type Result struct {
+	Body        []byte
+	Format      string // jpeg | png | webp | avif | gif | json
+	ContentType string
+	Width       int // of one frame; 0 for Info
+	Height      int
+}
+
+// FetchFunc fetches a same-domain object (a watermark) by path. The edge
+// passes one that reads through its cache; the returned bytes are not
+// modified by the pipeline.
+type FetchFunc func(ctx context.Context, path string) ([]byte, error)
+
+// Process runs spec over src. For spec.Info it answers JSON {"width",
+// "height","format","size"} of the source without decoding it. Watermarks
+// are fetched with fetch; a nil fetch refuses them with a *ParamError.
+// Format "auto" must be resolved by the caller (NegotiateFormat); if it is
+// not, the source format is used. lim's zero fields take their defaults.
+//
+// The work is an ordered list of small steps with the deadline checked
+// between them; libvips' lazy evaluation (inside save) is stopped by a
+// Canceller the deadline fires. Errors are *Error of kind ErrNotImage,
+// ErrUnprocessable or ErrTimeout.
+func Process(ctx context.Context, src []byte, spec Spec, lim Limits, fetch func(ctx context.Context, path string) ([]byte, error)) (Result, error) {
+	lim.SetDefaults()
+	if err := lim.Validate(); err != nil {
+		return Result{}, &Error{Kind: ErrUnprocessable, Op: "limits", Err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	j := &job{ctx: ctx, src: src, spec: spec, lim: lim, fetch: fetch, cancel: vips.NewCanceller()}
+	stop := context.AfterFunc(ctx, j.cancel.Cancel)
+	defer func() {
+		stop()
+		j.close()
+	}()
+	for _, st := range steps {
+		if err := ctx.Err(); err != nil {
+			return Result{}, &Error{Kind: ErrTimeout, Op: st.name, Err: err}
+		}
+		if err := st.run(j); err != nil {
+			return Result{}, j.wrap(st.name, err)
+		}
+		if j.done {
+			break
+		}
+	}
+	return j.result, nil
+}
+
+// job is one Process call's state, passed from step to step.
+type job struct {
+	ctx    context.Context
+	src    []byte
+	spec   Spec
+	lim    Limits
+	fetch  FetchFunc
+	cancel *vips.Canceller
+
+	head     Header
+	format   string        // output format
+	animated bool          // frames are kept as an animation
+	frames   []*vips.Image // one for a still
+	geom     geometry
+	result   Result
+	done     bool // the result is ready (Info)
+}
+
+func (j *job) close() {
+	vips.CloseAll(j.frames)
+	j.frames = nil
+	j.cancel.Close()
+}
+
+// wrap gives an error its kind: a deadline that passed while libvips
+// computed is a timeout whatever libvips said.
+func (j *job) wrap(op string, err error) error {
+	var pe *ParamError
+	var e *Error
+	switch {
+	case errors.As(err, &pe), errors.As(err, &e):
+		return err
+	case j.cancel.Fired() || j.ctx.Err() != nil:
+		return &Error{Kind: ErrTimeout, Op: op, Err: errors.Join(j.ctx.Err(), err)}
+	}
+	return classify(op, err)
+}
+
+// steps is the pipeline, in order.
+var steps = []struct {
+	name string
+	run  func(*job) error
+}{
+	{"probe", (*job).probe},
+	{"info", (*job).info},
+	{"load", (*job).load},
+	{"crop", perFrame((*job).cropRect)},
+	{"resize", perFrame((*job).resize)},
+	{"materialize", perFrame((*job).materialize)},
+	{"fill", perFrame((*job).fill)},
+	{"pad", perFrame((*job).pad)},
+	{"rotate", perFrame((*job).rotate)},
+	{"flip", perFrame((*job).flip)},
+	{"blur", perFrame((*job).blur)},
+	{"sharpen", perFrame((*job).sharpen)},
+	{"adjust", perFrame((*job).adjust)},
+	{"watermark", (*job).watermark},
+	{"flatten", perFrame((*job).flatten)},
+	{"save", (*job).save},
+}
+
+// perFrame lifts a step over every frame of an animation.
+func perFrame(step func(*job, *vips.Image) error) func(*job) error {
+	return func(j *job) error {
+		for _, f := range j.frames {
+			if err := step(j, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func (j *job) probe() error {
+	h, err := Probe(j.src)
+	if err != nil {
+		return err
+	}
+	j.head = h
+	lim := j.lim
+	if j.spec.Info { // nothing is decoded: only the byte limit applies
+		lim.MaxSourcePixels = 1 << 62
+	}
+	if err := lim.checkSource(j.src, h); err != nil {
+		return err
+	}
+	j.format = outputFormat(j.spec.Format, h.Format)
+	j.animated = h.Pages > 1 && (j.format == "gif" || j.format == "webp")
+	return nil
+}
+
+// outputFormat: "" (and an unresolved "auto") keep the source format,
+// except HEIC, which browsers do not show, and which becomes JPEG.
+func outputFormat(asked, source string) string {
+	if asked != "" && asked != "auto" {
+		return asked
+	}
+	if source == "heic" {
+		return "jpeg"
+	}
+	return source
+}
+
+// info answers Spec.Info from the header alone: the pixel limit does not
+// apply, since nothing is decoded.
+func (j *job) info() error {
+	if !j.spec.Info {
+		return nil
+	}
+	body, err := json.Marshal(struct {
+		Width  int    `json:"width"`
+		Height int    `json:"height"`
+		Format string `json:"format"`
+		Size   int    `json:"size"`
+	}{j.head.Width, j.head.Height, j.head.Format, len(j.src)})
+	if err != nil {
+		return err
+	}
+	j.result = Result{Body: body, Format: "json", ContentType: "application/json"}
+	j.done = true
+	return nil
+}
+
+var contentTypes = map[string]string{
+	"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif", "gif": "image/gif",
+}

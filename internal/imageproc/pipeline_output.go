@@ -1,0 +1,121 @@
+package imageproc
+
+import (
+	"fmt"
+
+	"github.com/pixcdn/pixcdn/internal/imageproc/vips"
+)
+
+// Default qualities. JPEG and WebP 80 match imgix's defaults. AVIF 60: at
+// equal Q, libaom's AVIF is visibly better than JPEG, and sharp documents
+// its default AVIF 50 as matching JPEG 80; we take 60 because our outputs are
+// small thumbnails where AV1's smoothing shows first. Compress lowers each by
+// 10 (imgix's auto=compress).
+var defaultQuality = map[string]int{"jpeg": 80, "webp": 80, "avif": 60}
+
+// Encoder efforts chosen for encoding on the fly (see the benchmarks in
+// pipeline_bench_test.go): AVIF effort 2 of 0..9 (libaom cpu-used 7) costs a
+// fraction of the default 4 for a few percent more bytes.
+var effort = map[string]int{"png": 6, "webp": 4, "avif": 2, "gif": 4}
+
+func (j *job) saveOptions() vips.SaveOptions {
+	q := j.spec.Quality
+	if q == 0 {
+		q = defaultQuality[j.format]
+		if j.spec.Compress {
+			q -= 10
+		}
+	}
+	return vips.SaveOptions{Format: j.format, Quality: q, Effort: effort[j.format]}
+}
+
+// save joins the frames of an animation, computes and encodes. Metadata is
+// stripped by every saver; the pixels were converted to sRGB at load, so the
+// output needs no profile.
+func (j *job) save() error {
+	out := j.frames[0]
+	if len(j.frames) > 1 {
+		joined, err := vips.Join(j.frames)
+		if err != nil {
+			return err
+		}
+		defer joined.Close()
+		out = joined
+	}
+	body, err := out.Save(j.saveOptions())
+	if err != nil {
+		return err
+	}
+	j.result = Result{Body: body, Format: j.format, ContentType: contentTypes[j.format],
+		Width: j.frames[0].Width(), Height: j.frames[0].Height()}
+	return nil
+}
+
+// watermark fetches the mark (through the edge's cache), fits it to the
+// frame (Scale % of the frame's width, never larger than the frame) and
+// draws it at its anchor with its margins and opacity.
+func (j *job) watermark() error {
+	m := j.spec.Watermark
+	if m == nil {
+		return nil
+	}
+	if j.fetch == nil {
+		return &ParamError{Param: "watermark", Value: m.Path, Msg: "watermarks are not enabled for this domain"}
+	}
+	body, err := j.fetch(j.ctx, m.Path)
+	if err != nil {
+		return &Error{Kind: ErrUnprocessable, Op: "watermark", Err: fmt.Errorf("fetch %s: %w", m.Path, err)}
+	}
+	mh, err := Probe(body)
+	if err != nil {
+		return err
+	}
+	if err := j.lim.checkSource(body, mh); err != nil {
+		return err
+	}
+	fw, fh := j.frames[0].Width(), j.frames[0].Height()
+	mark, err := j.loadMark(body, fw, fh)
+	if err != nil {
+		return err
+	}
+	defer mark.Close()
+	x, y := markPosition(m, fw, fh, mark.Width(), mark.Height())
+	for _, f := range j.frames {
+		if err := f.Composite(mark, x, y, float64(m.Opacity)/100); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *job) loadMark(body []byte, fw, fh int) (*vips.Image, error) {
+	w, h, size := fw, fh, vips.SizeDown
+	if s := j.spec.Watermark.Scale; s > 0 {
+		w, size = dim(float64(fw)*float64(s)/100), vips.SizeBoth
+	}
+	mark, err := vips.Thumbnail(body, w, h, size, false)
+	if err != nil {
+		return nil, err
+	}
+	mark.Watch(j.cancel)
+	if err := mark.ToSRGB(); err != nil {
+		mark.Close()
+		return nil, err
+	}
+	return mark, nil
+}
+
+// markPosition anchors a mw x mh mark in a W x H frame with the mark's
+// margins applied inwards, kept inside the frame.
+func markPosition(m *Mark, W, H, mw, mh int) (int, int) {
+	x, y := anchor(m.Gravity, W, H, mw, mh)
+	x += signX(m.Gravity) * m.X
+	y += signY(m.Gravity) * m.Y
+	if m.Gravity == "center" || m.Gravity == "north" || m.Gravity == "south" {
+		x = (W - mw) / 2 // margins move a mark only away from the edges it touches
+	}
+	if m.Gravity == "center" || m.Gravity == "east" || m.Gravity == "west" {
+		y = (H - mh) / 2
+	}
+	return min(max(x, 0), max(W-mw, 0)), min(max(y, 0), max(H-mh, 0))
+}

@@ -1,0 +1,220 @@
+package imageproc
+
+import (
+	"strconv"
+
+	"github.com/pixcdn/pixcdn/internal/imageproc/vips"
+)
+
+// orientedSize is the source frame's size as it will be seen: EXIF
+// orientations 5..8 swap the sides, unless auto-orientation is off.
+func (j *job) orientedSize() (int, int) {
+	h := j.head
+	if !j.spec.NoAutoOrient && !j.animated && h.Orientation >= 5 {
+		return h.Height, h.Width
+	}
+	return h.Width, h.Height
+}
+
+// load decodes the source. Without a crop rectangle, vips_thumbnail loads
+// and resizes in one operation, shrinking on load, so a 2000x1500 JPEG bound
+// for 300 px is decoded at 1/4 or 1/8 size. With a crop rectangle first, the
+// JPEG/WebP loader shrinks by the largest power of two that still leaves the
+// rectangle at least as large as the planned output. Animations kept as such
+// are loaded whole and split into frames.
+func (j *job) load() error {
+	w, h := j.orientedSize()
+	s := j.spec
+	if s.Crop == nil && !j.animated {
+		j.geom = planGeometry(w, h, s, j.lim)
+		im, err := vips.Thumbnail(j.src, j.geom.resizeW, j.geom.resizeH, vips.SizeForce, s.NoAutoOrient)
+		if err != nil {
+			return err
+		}
+		return j.start(im)
+	}
+	shrink := 1
+	if s.Crop != nil {
+		_, _, cw, ch, ok := resolveRect(*s.Crop, w, h)
+		if !ok {
+			return unprocessable("crop", "rectangle %+v lies outside the %dx%d image", *s.Crop, w, h)
+		}
+		j.geom = planGeometry(cw, ch, s, j.lim)
+		if !j.animated {
+			shrink = shrinkFor(cw, ch, j.geom.resizeW, j.geom.resizeH)
+		}
+	} else {
+		j.geom = planGeometry(w, h, s, j.lim)
+	}
+	im, err := vips.Load(j.src, shrink, j.animated)
+	if err != nil {
+		return err
+	}
+	if !s.NoAutoOrient && !j.animated {
+		if err := im.Autorot(); err != nil {
+			im.Close()
+			return err
+		}
+	}
+	return j.start(im)
+}
+
+// start watches the loaded image for the deadline, brings it to sRGB (every
+// later step works on 8-bit sRGB) and splits an animation into frames.
+func (j *job) start(im *vips.Image) error {
+	im.Watch(j.cancel)
+	if err := im.ToSRGB(); err != nil {
+		im.Close()
+		return err
+	}
+	if !j.animated {
+		j.frames = []*vips.Image{im}
+		return nil
+	}
+	frames, err := im.Pages()
+	im.Close() // the frames keep what they need
+	j.frames = frames
+	return err
+}
+
+// shrinkFor is the largest load-time shrink (1, 2, 4 or 8) that leaves a
+// cw x ch area at least rw x rh.
+func shrinkFor(cw, ch, rw, rh int) int {
+	for _, f := range []int{8, 4, 2} {
+		if cw/f >= rw && ch/f >= rh {
+			return f
+		}
+	}
+	return 1
+}
+
+// cropRect cuts the Spec's rectangle, resolved on the full-size frame and
+// scaled to the frame as loaded (which a shrink-on-load made smaller).
+func (j *job) cropRect(f *vips.Image) error {
+	if j.spec.Crop == nil {
+		return nil
+	}
+	w, h := j.orientedSize()
+	x, y, cw, ch, _ := resolveRect(*j.spec.Crop, w, h)
+	fw, fh := f.Width(), f.Height()
+	sx, sy := float64(fw)/float64(w), float64(fh)/float64(h)
+	x0, y0 := min(int(float64(x)*sx), fw-1), min(int(float64(y)*sy), fh-1)
+	cw, ch = min(dim(float64(cw)*sx), fw-x0), min(dim(float64(ch)*sy), fh-y0)
+	return f.Crop(x0, y0, cw, ch)
+}
+
+func (j *job) resize(f *vips.Image) error {
+	if f.Width() == j.geom.resizeW && f.Height() == j.geom.resizeH {
+		return nil
+	}
+	return f.Resize(j.geom.resizeW, j.geom.resizeH)
+}
+
+// materialize computes the resized frame into memory when a later step
+// reads it out of order (libvips' loaders stream the source sequentially).
+// The frame is output-sized, so this costs at most MaxOutput pixels.
+func (j *job) materialize(f *vips.Image) error {
+	s := j.spec
+	if s.Rotate == 0 && !s.FlipV && !(s.Mode == "fill" && s.Gravity == "smart") {
+		return nil
+	}
+	return f.Materialize()
+}
+
+// fill cuts the box out of the covering resize, by gravity or, for
+// "smart", where libvips' attention strategy looks.
+func (j *job) fill(f *vips.Image) error {
+	g := j.geom
+	w, h := f.Width(), f.Height()
+	if g.cropW == 0 || (g.cropW >= w && g.cropH >= h) {
+		return nil
+	}
+	cw, ch := min(g.cropW, w), min(g.cropH, h)
+	if g.gravity == "smart" {
+		return f.SmartCrop(cw, ch)
+	}
+	x, y := anchor(g.gravity, w, h, cw, ch)
+	return f.Crop(x, y, cw, ch)
+}
+
+// pad letterboxes onto the box with Background: white by default, or
+// transparent when the output format has alpha and no Background was asked.
+func (j *job) pad(f *vips.Image) error {
+	g := j.geom
+	w, h := f.Width(), f.Height()
+	if g.padW == 0 || (g.padW == w && g.padH == h) {
+		return nil
+	}
+	bg := j.background()
+	if j.spec.Background == "" && j.format != "jpeg" {
+		bg = vips.Color{}
+	}
+	x, y := anchor(g.gravity, g.padW, g.padH, w, h)
+	return f.Embed(x, y, g.padW, g.padH, bg)
+}
+
+// background is the Spec's colour, white when none was asked.
+func (j *job) background() vips.Color {
+	c := vips.Color{R: 255, G: 255, B: 255, A: 255}
+	if b := j.spec.Background; len(b) == 6 {
+		v, err := strconv.ParseUint(b, 16, 32)
+		if err == nil {
+			c.R, c.G, c.B = uint8(v>>16), uint8(v>>8), uint8(v)
+		}
+	}
+	return c
+}
+
+func (j *job) rotate(f *vips.Image) error {
+	if j.spec.Rotate == 0 {
+		return nil
+	}
+	return f.Rotate(j.spec.Rotate)
+}
+
+func (j *job) flip(f *vips.Image) error {
+	if j.spec.FlipH {
+		if err := f.Flip(true); err != nil {
+			return err
+		}
+	}
+	if j.spec.FlipV {
+		return f.Flip(false)
+	}
+	return nil
+}
+
+func (j *job) blur(f *vips.Image) error {
+	if j.spec.Blur <= 0 {
+		return nil
+	}
+	return f.Blur(j.spec.Blur)
+}
+
+func (j *job) sharpen(f *vips.Image) error {
+	if j.spec.Sharpen <= 0 {
+		return nil
+	}
+	return f.Sharpen(j.spec.Sharpen)
+}
+
+// adjust applies brightness (an offset of up to ±255) and contrast (a
+// slope of 0..2 around mid-grey) in one linear step.
+func (j *job) adjust(f *vips.Image) error {
+	br, co := j.spec.Brightness, j.spec.Contrast
+	if br == 0 && co == 0 {
+		return nil
+	}
+	a := float64(100+co) / 100
+	b := 128*(1-a) + float64(br)*255/100
+	return f.Linear(a, b)
+}
+
+// flatten removes alpha where the output cannot keep it (JPEG) or where a
+// Background was asked.
+func (j *job) flatten(f *vips.Image) error {
+	if j.format != "jpeg" && j.spec.Background == "" {
+		return nil
+	}
+	return f.Flatten(j.background())
+}
