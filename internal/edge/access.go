@@ -123,7 +123,8 @@ func withURL(r *http.Request, escapedPath, rawQuery string) *http.Request {
 	if p, err := url.PathUnescape(escapedPath); err == nil {
 		u.Path, u.RawPath = p, escapedPath
 	}
-	r2 := r.Clone(r.Context())
+	r2 := new(http.Request)
+	*r2 = *r // shallow, as WithContext does: the header is shared and nothing below changes it
 	r2.URL, r2.RequestURI = &u, u.RequestURI()
 	return r2
 }

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -88,5 +89,47 @@ func BenchmarkHitEncoded(b *testing.B) {
 	}
 	if w.status != 200 || w.h.Get("Content-Encoding") != "br" || !strings.Contains(w.h.Get("Cache-Status"), "hit") {
 		b.Fatalf("not an encoded hit: %d %v", w.status, w.h)
+	}
+}
+
+// BenchmarkHitWithRules is BenchmarkHit1K with every access rule on: a type-A signature, a
+// Referer allow list, a User-Agent deny list, 10 000 denied CIDRs and a rate rule that never
+// refuses. Its difference to BenchmarkHit1K is the rules' cost on a hit.
+func BenchmarkHitWithRules(b *testing.B) {
+	var cidrs strings.Builder
+	for i := range 10000 {
+		if i%2 == 0 {
+			fmt.Fprintf(&cidrs, "\"10.%d.%d.0/24\", ", i/256%256, i%256)
+		} else {
+			fmt.Fprintf(&cidrs, "\"2001:db8:%x::/48\", ", i)
+		}
+	}
+	hs := newHarness(b, static(strings.Repeat("x", 1024), "Cache-Control: max-age=3600", "Content-Type: application/octet-stream"), harnessOpt{domainYAML: `    access:
+      sign: {type: A, keys: ["` + signKey + `"], ttl: 8760h}
+      referer: {mode: allow, patterns: ["example.com", "*.example.com", "img.*.example.org"], allow_empty: true}
+      user_agent: {mode: deny, patterns: ["*curl*", "*wget*", "*python*", "*scrapy*", "*bot*"]}
+      ip: {mode: deny, cidrs: [` + cidrs.String() + `]}
+      rate_limits: [{name: all, key: ip, requests: 100000000, interval: 1s}]
+`})
+	signed, err := hs.edge.Verifier("example.com").Sign("http://example.com/obj", hs.clock.Now(), "0", "0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	uri := strings.TrimPrefix(signed, "http://example.com")
+	req, _ := http.NewRequest(http.MethodGet, "http://example.com"+uri, nil)
+	req.RequestURI = uri
+	req.RemoteAddr = "127.0.0.1:5000"
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0")
+	req.Header.Set("Referer", "https://www.example.com/page")
+	w := &discardWriter{h: http.Header{}}
+	e := hs.edge
+	e.ServeHTTP(w, req) // fill
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		e.ServeHTTP(w, req)
+	}
+	if w.status != 200 || !strings.Contains(w.h.Get("Cache-Status"), "hit") {
+		b.Fatalf("not a hit: %d %v", w.status, w.h)
 	}
 }
