@@ -27,7 +27,9 @@ type Error struct {
 	Err  error
 }
 
-func (e *Error) Error() string { return "imageproc " + e.Op + ": " + e.Kind.Error() + ": " + e.Err.Error() }
+func (e *Error) Error() string {
+	return "imageproc " + e.Op + ": " + e.Kind.Error() + ": " + e.Err.Error()
+}
 
 // Unwrap exposes both the kind and the cause to errors.Is and errors.As.
 func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }

@@ -202,6 +202,9 @@ func TestDialectEquivalence(t *testing.T) {
 		{"fm=json", "image/info"},
 		{"rect=10,20,100,50", "image/crop,x_10,y_20,w_100,h_50,g_nw"},
 		{"auto=format", "image/format,auto"},
+		{"mark=/logo.png&mark-align=bottom,right&mark-alpha=90&mark-pad=10", "image/watermark,image_bG9nby5wbmc,g_se,x_10,y_10,t_90"},
+		{"mark=/logo.png&mark-align=top,left&mark-pad=0&mark-w=0.3", "image/watermark,image_bG9nby5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsUF8zMA,g_nw,x_0,y_0"},
+		{"w=300&mark=/logo.png&mark-pad=10", "image/resize,w_300/watermark,image_bG9nby5wbmc"},
 	}
 	for _, tt := range tests {
 		a, _, err := ParseImgix(mustQuery(t, tt.imgix))
@@ -275,5 +278,86 @@ func TestParamErrorMessage(t *testing.T) {
 	_, err = ParseOSS("image/nope")
 	if got, want := err.Error(), `image parameter "nope": unknown operation`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestWatermarkParsing(t *testing.T) {
+	imgix := []struct{ query, want string }{
+		{"mark=/logo.png", "wm=southeast_5_5_100_0_%2Flogo.png"},
+		{"mark=/logo.png&mark-align=top,left&mark-alpha=40&mark-pad=0&mark-w=0.25", "wm=northwest_0_0_40_25_%2Flogo.png"},
+		{"mark=/logo.png&mark-align=middle", "wm=center_5_5_100_0_%2Flogo.png"},
+		{"mark=/a,b_c.png", "wm=southeast_5_5_100_0_%2Fa%2Cb_c.png"},
+		{"w=100&mark=/logo.png", "w=100,wm=southeast_5_5_100_0_%2Flogo.png"},
+	}
+	for _, tt := range imgix {
+		s, _, err := ParseImgix(mustQuery(t, tt.query))
+		if err != nil {
+			t.Errorf("ParseImgix(%q): %v", tt.query, err)
+			continue
+		}
+		if got := s.Canonical(); got != tt.want {
+			t.Errorf("ParseImgix(%q) = %q, want %q", tt.query, got, tt.want)
+		}
+	}
+	oss := []struct{ process, want string }{
+		{"image/watermark,image_bG9nby5wbmc", "wm=southeast_10_10_100_0_%2Flogo.png"},
+		{"image/watermark,image_bG9nby5wbmc,g_nw,x_0,y_5,t_90", "wm=northwest_0_5_90_0_%2Flogo.png"},
+		{"image/watermark,image_bG9nby5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsUF8zMA,g_center", "wm=center_10_10_100_30_%2Flogo.png"},
+		{"image/watermark,image_ZGlyL2xvZ28ucG5n", "wm=southeast_10_10_100_0_%2Fdir%2Flogo.png"},
+	}
+	for _, tt := range oss {
+		s, err := ParseOSS(tt.process)
+		if err != nil {
+			t.Errorf("ParseOSS(%q): %v", tt.process, err)
+			continue
+		}
+		if got := s.Canonical(); got != tt.want {
+			t.Errorf("ParseOSS(%q) = %q, want %q", tt.process, got, tt.want)
+		}
+	}
+}
+
+// TestWatermarkRefused: anything that could name another host, escape the
+// path or need text rendering is a ParamError.
+func TestWatermarkRefused(t *testing.T) {
+	imgix := []struct{ query, param string }{
+		{"mark=//evil.com/x.png", "mark"},
+		{"mark=http://evil.com/x.png", "mark"},
+		{"mark=https%3A%2F%2Fevil.com%2Fx.png", "mark"},
+		{"mark=logo.png", "mark"},
+		{"mark=/a/../b.png", "mark"},
+		{"mark=/a/%2e%2e/b.png", "mark"},
+		{"mark=/a%5Cb.png", "mark"},
+		{"mark=/a%0Ab.png", "mark"},
+		{"mark=/a.png%3Fx=1", "mark"},
+		{"mark=", "mark"},
+		{"mark=/l.png&mark-alpha=0", "mark-alpha"},
+		{"mark=/l.png&mark-w=2", "mark-w"},
+		{"mark=/l.png&mark-w=200", "mark-w"},
+		{"mark=/l.png&mark-align=up", "mark-align"},
+		{"mark=/l.png&mark-pad=-1", "mark-pad"},
+		{"mark-alpha=50", "mark"},
+	}
+	for _, tt := range imgix {
+		_, _, err := ParseImgix(mustQuery(t, tt.query))
+		t.Run("imgix "+tt.query, func(t *testing.T) { wantParamErr(t, err, tt.param) })
+	}
+	oss := []struct{ process, param string }{
+		{"image/watermark,text_aGVsbG8", "watermark.text"},
+		{"image/watermark,image_bG9nby5wbmc,size_30", "watermark.size"},
+		{"image/watermark,image_Ly9ldmlsLmNvbS94LnBuZw", "watermark.image"},
+		{"image/watermark,image_YS8uLi9iLnBuZw", "watermark.image"},
+		{"image/watermark,image_aHR0cDovL2V2aWwveC5wbmc", "watermark.image"},
+		{"image/watermark,image_bG9nby5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9ibHVyLHJfMw", "watermark.image"},
+		{"image/watermark,image_!!", "watermark.image"},
+		{"image/watermark,g_se", "watermark.image"},
+		{"image/watermark,image_bG9nby5wbmc,g_middle", "watermark.g"},
+		{"image/watermark,image_bG9nby5wbmc,t_0", "watermark.t"},
+		{"image/watermark,image_bG9nby5wbmc,x_99999", "watermark.x"},
+		{"image/watermark,image_bG9nby5wbmc,voffset_1", "watermark.voffset"},
+	}
+	for _, tt := range oss {
+		_, err := ParseOSS(tt.process)
+		t.Run("oss "+tt.process, func(t *testing.T) { wantParamErr(t, err, tt.param) })
 	}
 }
