@@ -29,11 +29,11 @@ func TestSignedURLs(t *testing.T) {
 	if r.Header.Get("X-Pixcdn-Denied") != "signature-missing" {
 		t.Fatalf("reason %q", r.Header.Get("X-Pixcdn-Denied"))
 	}
-	expect(t, hs.get(sign("/p.jpg?w=300", "1")), 200, "secret photo", "uri-miss")
-	if q := hs.origin.lastRequest().URL.RawQuery; q != "w=300" {
+	expect(t, hs.get(sign("/p.jpg?v=300", "1")), 200, "secret photo", "uri-miss")
+	if q := hs.origin.lastRequest().URL.RawQuery; q != "v=300" {
 		t.Fatalf("the origin saw the signature: %q", q)
 	}
-	expect(t, hs.get(sign("/p.jpg?w=300", "2")), 200, "secret photo", "hit") // signed differently, one object
+	expect(t, hs.get(sign("/p.jpg?v=300", "2")), 200, "secret photo", "hit") // signed differently, one object
 	tampered := strings.Replace(sign("/p.jpg", "3"), "/p.jpg", "/q.jpg", 1)
 	r = hs.get(tampered)
 	expect(t, r, http.StatusForbidden, "")

@@ -15,6 +15,7 @@ import (
 	"github.com/pixcdn/pixcdn/internal/access"
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/imageproc"
 	"github.com/pixcdn/pixcdn/internal/metrics"
 	"github.com/pixcdn/pixcdn/internal/origin"
 	"github.com/pixcdn/pixcdn/internal/store"
@@ -55,7 +56,8 @@ type Server struct {
 	cfg         *config.Config
 	metrics     *metrics.Metrics
 	accessLog   RequestLogger
-	trusted     *access.IPSet // proxies whose X-Forwarded-For names the client
+	trusted     *access.IPSet      // proxies whose X-Forwarded-For names the client
+	images      *imageproc.Limiter // bounds the image jobs of all domains
 
 	listeners
 }
@@ -76,6 +78,7 @@ type domain struct {
 	hsts      []string     // Strict-Transport-Security value for HTTPS responses; nil: none
 	httpsOnly bool         // plain HTTP is redirected to https://
 	compress  *compression // nil: bodies go out as stored
+	images    *imaging     // nil: no image processing
 }
 
 // routes maps request hosts to domains. It is replaced whole on reload.
@@ -108,6 +111,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		memo:        newMetaMemo(int64(cfg.Cache.MemorySize)),
 		metrics:     opt.Metrics,
 		accessLog:   opt.AccessLog,
+		images:      imageproc.NewLimiter(cfg.Images.Workers, cfg.Images.Queue),
 	}
 	rt, err := buildRoutes(cfg, opt.Origins, opt.Now)
 	if err != nil {
@@ -150,6 +154,7 @@ func newDomain(dc *config.Domain, o origin.Origin, now func() time.Time) (*domai
 	}
 	d.keyer = newKeyer(dc.Name, dc.Cache.Query.Mode, dc.Cache.Query.Params, dc.Cache.Query.Sorted())
 	d.compress = newCompression(&dc.Compress)
+	d.images = newImaging(&dc.Images)
 	if o == nil {
 		var err error
 		if o, err = buildOrigin(&dc.Origin); err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/imageproc"
 	"github.com/pixcdn/pixcdn/internal/origin"
 )
 
@@ -24,6 +25,16 @@ func statusFor(err error) (int, string) {
 		return ose.status, "origin-error"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "origin-timeout"
+	case errors.As(err, new(*imageproc.ParamError)):
+		return http.StatusBadRequest, "bad-image-parameter"
+	case errors.Is(err, imageproc.ErrNotImage):
+		return http.StatusUnsupportedMediaType, "not-an-image"
+	case errors.Is(err, imageproc.ErrUnprocessable):
+		return http.StatusUnprocessableEntity, "unprocessable-image"
+	case errors.Is(err, imageproc.ErrTimeout):
+		return http.StatusServiceUnavailable, "image-timeout"
+	case errors.Is(err, imageproc.ErrBusy):
+		return http.StatusServiceUnavailable, "image-queue-full"
 	}
 	switch origin.KindOf(err) {
 	case origin.KindTimeout:

@@ -129,6 +129,20 @@ func (s *Server) applyBans(d *domain, lk *lookup) {
 // in the background when stale-while-revalidate allows, everything else through one coalesced
 // fill per key.
 func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domain) {
+	if d.images != nil && r.URL.RawQuery != "" {
+		t, ok, err := d.images.parse(r.URL.Path, r.URL.RawQuery, r.Header.Get("Accept"))
+		switch {
+		case !ok:
+		case err != nil:
+			s.writeError(w, http.StatusBadRequest, err.Error(), httpcache.Status{Fwd: "bypass", Detail: "bad-image-parameter"})
+			return
+		case t.spec.IsZero(): // parameters that ask for nothing: the source, untouched
+			r = withURL(r, r.URL.EscapedPath(), t.rest)
+		default:
+			s.serveImage(w, r, d, &t)
+			return
+		}
+	}
 	primary := d.keyer.key(r.URL.EscapedPath(), r.URL.RawQuery)
 	for attempt := 0; ; attempt++ {
 		lk := s.find(primary, r.Header)
