@@ -5,6 +5,7 @@
 package edge
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -79,6 +80,7 @@ type domain struct {
 	httpsOnly bool         // plain HTTP is redirected to https://
 	compress  *compression // nil: bodies go out as stored
 	images    *imaging     // nil: no image processing
+	ocsp      *ocspStapler // nil: no OCSP responder named in the certificate
 }
 
 // routes maps request hosts to domains. It is replaced whole on reload.
@@ -86,6 +88,7 @@ type routes struct {
 	cfg     *config.Config
 	domains map[*config.Domain]*domain
 	certs   []*tls.Certificate
+	stop    context.CancelFunc // ends the routes' background work (OCSP refreshes); nil before use
 }
 
 // New builds a Server from a validated configuration and an open store.
@@ -117,7 +120,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.routes.Store(rt)
+	s.useRoutes(rt)
 	if s.trusted, err = access.NewIPSet(cfg.Server.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
 	}
@@ -176,8 +179,23 @@ func newDomain(dc *config.Domain, o origin.Origin, now func() time.Time) (*domai
 			return nil, fmt.Errorf("tls: %w", err)
 		}
 		d.cert = &cert
+		d.ocsp = newOCSPStapler(d.cert, now)
 	}
 	return d, nil
+}
+
+// useRoutes makes rt the live routes: its OCSP staplers start, the old routes' stop.
+func (s *Server) useRoutes(rt *routes) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rt.stop = cancel
+	for _, d := range rt.domains {
+		if d.ocsp != nil {
+			go d.ocsp.run(ctx, s.log.Warn)
+		}
+	}
+	if old := s.routes.Swap(rt); old != nil && old.stop != nil {
+		old.stop()
+	}
 }
 
 // lookup finds the domain of a request's Host (config.Domain decides: names, aliases,
@@ -189,6 +207,11 @@ func (rt *routes) lookup(host string) *domain { return rt.domains[rt.cfg.Domain(
 func (s *Server) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	rt := s.routes.Load()
 	if d := rt.lookup(hello.ServerName); d != nil && d.cert != nil {
+		if staple := d.ocsp.current(); staple != nil {
+			c := *d.cert // crypto/tls reads the certificate during the handshake: never write it
+			c.OCSPStaple = staple
+			return &c, nil
+		}
 		return d.cert, nil
 	}
 	if len(rt.certs) > 0 {

@@ -104,6 +104,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.wg.Wait()
+	if rt := s.routes.Load(); rt != nil && rt.stop != nil {
+		rt.stop()
+	}
 	return errors.Join(errs...)
 }
 

@@ -100,7 +100,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if cfg.Listen != old.Listen || cfg.TLSListen != old.TLSListen || cfg.Cache != old.Cache || !reflect.DeepEqual(cfg.Server, old.Server) {
 		s.log.Warn("reload: listener, server and cache settings change only on restart")
 	}
-	s.routes.Store(rt)
+	s.useRoutes(rt)
 	s.log.Info("configuration reloaded", "domains", len(cfg.Domains))
 	return nil
 }
