@@ -91,3 +91,34 @@ func TestLimiterDefaults(t *testing.T) {
 		t.Fatalf("err = %v, want ErrBusy with no queue", err)
 	}
 }
+
+// TestConcurrentJobs runs jobs from several goroutines behind a Limiter, as
+// the edge does; with -race it checks the binding shares no Go state.
+func TestConcurrentJobs(t *testing.T) {
+	l := NewLimiter(2, 16)
+	src := photoJPEG(t, 640, 480)
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			release, err := l.Acquire(context.Background())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer release()
+			res, err := Process(context.Background(), src, Spec{Width: 100 + i, Format: []string{"jpeg", "webp"}[i%2]}, Limits{}, nil)
+			if err == nil && res.Width != 100+i {
+				err = errors.New("wrong width")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, w := l.Stats(); r != 0 || w != 0 {
+		t.Fatalf("Stats = %d, %d after all jobs", r, w)
+	}
+}

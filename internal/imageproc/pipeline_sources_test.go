@@ -214,3 +214,5 @@ func jpegBomb(t testing.TB, w, h uint16) []byte {
 	t.Fatal("no SOF marker")
 	return nil
 }
+
+func decodePNG(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }

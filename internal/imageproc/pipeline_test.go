@@ -431,9 +431,11 @@ func TestDefaultOutputFormat(t *testing.T) {
 	if res := process(t, png, Spec{Width: 32}); res.Format != "png" {
 		t.Fatalf("png source -> %s", res.Format)
 	}
-	webp := process(t, png, Spec{Format: "webp"})
-	if res := process(t, webp.Body, Spec{Width: 32}); res.Format != "webp" {
-		t.Fatalf("webp source -> %s", res.Format)
+	for _, f := range []string{"webp", "avif", "gif", "jpeg"} {
+		converted := process(t, png, Spec{Format: f})
+		if res := process(t, converted.Body, Spec{Width: 32}); res.Format != f || outHeader(t, res).Width != 32 {
+			t.Fatalf("%s source -> %s", f, res.Format)
+		}
 	}
 }
 

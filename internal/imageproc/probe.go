@@ -31,6 +31,8 @@ func (e *Error) Error() string {
 	return "imageproc " + e.Op + ": " + e.Kind.Error() + ": " + e.Err.Error()
 }
 
+var _ error = (*Error)(nil)
+
 // Unwrap exposes both the kind and the cause to errors.Is and errors.As.
 func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
 

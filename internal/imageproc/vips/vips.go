@@ -117,6 +117,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Kind }
 
+var _ error = (*Error)(nil)
+
 // takeError copies and clears libvips' error buffer. The buffer is global
 // to the process; vips_error_buffer_copy reads and clears it under libvips'
 // own lock, so two failing jobs never corrupt it, though a message may name
