@@ -6,11 +6,11 @@ import (
 	"github.com/pixcdn/pixcdn/internal/imageproc/vips"
 )
 
-// Default qualities. JPEG and WebP 80 match imgix's defaults. AVIF 60: at
-// equal Q, libaom's AVIF is visibly better than JPEG, and sharp documents
-// its default AVIF 50 as matching JPEG 80; we take 60 because our outputs are
-// small thumbnails where AV1's smoothing shows first. Compress lowers each by
-// 10 (imgix's auto=compress).
+// Default qualities. JPEG and WebP 80 match imgix's defaults. AVIF 60: on
+// the benchmark photo resized to 300 px, AVIF Q60 (effort 2) has the PSNR of
+// JPEG Q80 (28.60 vs 28.63 dB) at a third of the bytes (3886 vs 11724); Q50
+// falls below it (28.35 dB). Compress lowers each by 10 (imgix's
+// auto=compress).
 var defaultQuality = map[string]int{"jpeg": 80, "webp": 80, "avif": 60}
 
 // Encoder efforts chosen for encoding on the fly (see the benchmarks in

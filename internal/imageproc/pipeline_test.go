@@ -507,3 +507,26 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("info %+v (%s)", got, res.Body)
 	}
 }
+
+// TestLargeSource runs out-of-order steps (rotation, vertical flip, smart
+// crop, south gravity) over a 2000x1500 photo: the sequential loader must
+// not fail with "out of order read".
+func TestLargeSource(t *testing.T) {
+	src := photoJPEG(t, 2000, 1500)
+	tests := []struct {
+		spec Spec
+		w, h int
+	}{
+		{Spec{Rotate: 90, Width: 600}, 450, 600},
+		{Spec{FlipV: true, Format: "webp"}, 2000, 1500},
+		{Spec{Width: 300, Height: 300, Mode: "fill", Gravity: "smart"}, 300, 300},
+		{Spec{Width: 300, Height: 100, Mode: "fill", Gravity: "south", Rotate: 270}, 100, 300},
+		{Spec{Crop: &Rect{W: 1000, H: 1000, Anchor: "southeast"}, Width: 200, Rotate: 180, FlipV: true}, 200, 200},
+	}
+	for _, tt := range tests {
+		res := process(t, src, tt.spec)
+		if res.Width != tt.w || res.Height != tt.h {
+			t.Errorf("%s: %dx%d, want %dx%d", tt.spec.Canonical(), res.Width, res.Height, tt.w, tt.h)
+		}
+	}
+}
