@@ -107,27 +107,26 @@ func (s *Server) refreshVariant(key string, v, src *meta) *meta {
 	return nm
 }
 
-// makeFunc makes a variant: its metadata and body, and whether it may be stored (its source
-// was). It runs once per key however many clients ask, detached from the first client's
-// cancellation, since the others wait on it.
-type makeFunc func(ctx context.Context) (m *meta, body []byte, storable bool, err error)
+// A made variant: its metadata and body, whether it may be stored (its source was), and
+// whether it is a stale copy standing in for one that could not be made (origin down).
+type made struct {
+	m        *meta
+	body     []byte
+	storable bool
+	stale    bool
+	detail   string // Cache-Status detail instead of the caller's (e.g. the variant was reused)
+}
+
+// makeFunc makes a variant. It runs once per key however many clients ask, detached from the
+// first client's cancellation, since the others wait on it.
+type makeFunc func(ctx context.Context) (made, error)
 
 // serveMade makes the variant at key (or waits for the request already making it) and
 // answers from it. fwd and detail go to Cache-Status.
 func (s *Server) serveMade(w http.ResponseWriter, r *http.Request, key, fwd, detail string, mk makeFunc) {
 	f, leader := s.flights.join(key)
 	if leader {
-		res := &fillResult{size: -1}
-		m, body, storable, err := mk(context.WithoutCancel(r.Context()))
-		if err != nil {
-			res.err = err
-		} else {
-			res.m, res.body, res.size = m, body, int64(len(body))
-			if storable {
-				res.stored = s.putVariant(key, m, body)
-			}
-		}
-		s.flights.finish(key, f, res)
+		s.flights.finish(key, f, s.make(context.WithoutCancel(r.Context()), key, mk))
 	} else {
 		s.stats.Coalesced.Add(1)
 		select {
@@ -142,10 +141,44 @@ func (s *Server) serveMade(w http.ResponseWriter, r *http.Request, key, fwd, det
 		s.madeFailed(w, r, res.err, cs)
 		return
 	}
-	if res.stored {
+	switch {
+	case res.notModified: // a stale variant stands in: res.m is its own, expired freshness
+		s.stats.Stale.Add(1)
+		cs.Fwd, cs.TTL, cs.HasTTL, cs.Detail = "stale", res.m.remaining(s.now()), true, "origin-error"
+	case res.stored:
 		cs.TTL, cs.HasTTL = res.m.remaining(s.now()), true
 	}
+	if res.detail != "" && !res.notModified {
+		cs.Detail = res.detail
+	}
 	s.serveResult(w, r, res, cs, leader)
+}
+
+// make runs mk and stores what it made when it may be stored.
+func (s *Server) make(ctx context.Context, key string, mk makeFunc) *fillResult {
+	res := &fillResult{size: -1}
+	v, err := mk(ctx)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	res.m, res.body, res.size, res.notModified = v.m, v.body, int64(len(v.body)), v.stale
+	res.detail = v.detail
+	if v.storable {
+		res.stored = s.putVariant(key, v.m, v.body)
+	}
+	return res
+}
+
+// remakeInBackground makes the variant at key again while its stale copy is served
+// (stale-while-revalidate). At most one remake per key runs at a time.
+func (s *Server) remakeInBackground(r *http.Request, key string, mk makeFunc) {
+	f, leader := s.flights.join(key)
+	if !leader {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	go func() { s.flights.finish(key, f, s.make(ctx, key, mk)) }()
 }
 
 func (s *Server) putVariant(key string, m *meta, body []byte) bool {

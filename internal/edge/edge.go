@@ -66,6 +66,7 @@ type Server struct {
 // Stats are counters of what the edge did, read with atomic loads.
 type Stats struct {
 	Requests, Hits, Misses, Stale, Coalesced, OriginFetches, OriginErrors, StoreErrors atomic.Int64
+	ImagesMade                                                                         atomic.Int64 // image variants made (not reused)
 }
 
 // domain is the runtime form of one configured domain.
@@ -226,6 +227,6 @@ func (s *Server) StatsSnapshot() map[string]int64 {
 	return map[string]int64{
 		"requests": st.Requests.Load(), "hits": st.Hits.Load(), "misses": st.Misses.Load(),
 		"stale": st.Stale.Load(), "coalesced": st.Coalesced.Load(), "origin_fetches": st.OriginFetches.Load(),
-		"origin_errors": st.OriginErrors.Load(), "store_errors": st.StoreErrors.Load(),
+		"origin_errors": st.OriginErrors.Load(), "store_errors": st.StoreErrors.Load(), "images_made": st.ImagesMade.Load(),
 	}
 }

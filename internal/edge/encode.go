@@ -76,13 +76,13 @@ func (s *Server) serveEncoded(w http.ResponseWriter, r *http.Request, d *domain,
 		return
 	}
 	srcObj, srcMeta := src.obj, src.m // the caller releases src after serveMade returns
-	s.serveMade(w, r, key, "vary-miss", "encoded", func(context.Context) (*meta, []byte, bool, error) {
+	s.serveMade(w, r, key, "vary-miss", "encoded", func(context.Context) (made, error) {
 		body, err := readObject(srcObj)
 		if err != nil {
-			return nil, nil, false, err
+			return made{}, err
 		}
-		m, enc, err := s.encodeVariant(d, srcMeta, body, enc, tag)
-		return m, enc, true, err
+		m, b, err := s.encodeVariant(d, srcMeta, body, enc, tag)
+		return made{m: m, body: b, storable: true}, err
 	})
 }
 
@@ -90,9 +90,9 @@ func (s *Server) serveEncoded(w http.ResponseWriter, r *http.Request, d *domain,
 func (s *Server) serveEncodedBody(w http.ResponseWriter, r *http.Request, d *domain, base string, src *meta, body []byte, enc string, storable bool, cs httpcache.Status) {
 	tag := sourceTag(src, int64(len(body)))
 	key := derivedKey(base, "enc:"+enc)
-	s.serveMade(w, r, key, cs.Fwd, "encoded", func(context.Context) (*meta, []byte, bool, error) {
+	s.serveMade(w, r, key, cs.Fwd, "encoded", func(context.Context) (made, error) {
 		m, b, err := s.encodeVariant(d, src, body, enc, tag)
-		return m, b, storable, err
+		return made{m: m, body: b, storable: storable}, err
 	})
 }
 

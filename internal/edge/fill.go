@@ -79,6 +79,7 @@ type fillResult struct {
 	fromCache   bool
 	fwdStatus   int
 	varyKey     string // the leader's VaryKey when the response varies
+	detail      string // a made variant's own Cache-Status detail
 	err         error
 }
 

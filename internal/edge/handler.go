@@ -162,7 +162,7 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 				s.serveHit(w, r, d, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true})
 				lk.release()
 				return
-			case m.kind == kindObject && !m.mustReval && !m.noCache && -m.remaining(now) < m.swr:
+			case m.kind == kindObject && !m.mustReval && !m.noCache && -m.remaining(now) < m.swr && r.Context().Value(syncRevalidate{}) == nil:
 				s.stats.Stale.Add(1)
 				s.revalidateInBackground(r, d, lk)
 				s.serveHit(w, r, d, &lk, httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})

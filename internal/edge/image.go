@@ -156,32 +156,57 @@ func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, d *domain, t
 			s.applyBans(d, &lk)
 		}
 	}
-	if lk.obj != nil && lk.m.kind == kindObject && lk.m.fresh(now) && !lk.m.noCache {
-		s.stats.Hits.Add(1)
-		s.serveStored(w, r, &lk, httpcache.Status{Hit: true, TTL: lk.m.remaining(now), HasTTL: true})
-		lk.release()
-		return
+	if lk.obj != nil && lk.m.kind == kindObject && !lk.m.noCache {
+		m := lk.m
+		if m.fresh(now) || (!m.mustReval && -m.remaining(now) < m.swr) {
+			cs := httpcache.Status{Hit: true, TTL: m.remaining(now), HasTTL: true}
+			if m.fresh(now) {
+				s.stats.Hits.Add(1)
+			} else {
+				s.stats.Stale.Add(1)
+				cs.Detail = "stale-while-revalidate"
+				bg := lookup{primary: primary, key: key}
+				if obj, bm := s.get(key); obj != nil { // a handle of its own: lk's is released below
+					bg.obj, bg.m = obj, bm
+				}
+				s.remakeInBackground(r, key, func(ctx context.Context) (made, error) {
+					defer bg.release()
+					return s.makeImage(ctx, src, d, t, key, &bg)
+				})
+			}
+			s.serveStored(w, r, &lk, cs)
+			lk.release()
+			return
+		}
 	}
 	stale := lk // a variant past its freshness: reused if its source turns out unchanged
 	defer stale.release()
-	s.serveMade(w, r, key, "miss", "transformed", func(ctx context.Context) (*meta, []byte, bool, error) {
+	s.serveMade(w, r, key, "miss", "transformed", func(ctx context.Context) (made, error) {
 		return s.makeImage(ctx, src, d, t, key, &stale)
 	})
 }
 
 // makeImage fetches the source and transforms it.
-func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t *transform, key string, stale *lookup) (*meta, []byte, bool, error) {
+func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t *transform, key string, stale *lookup) (made, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.images.limits.Timeout)
 	defer cancel()
+	haveStale := stale.obj != nil && stale.m.kind == kindObject
 	body, srcMeta, storable, err := s.fetchSource(ctx, src, d, d.images.limits.MaxSourceBytes)
 	if err != nil {
-		return nil, nil, false, err
+		if haveStale && originFailure(err) && s.staleAllowed(stale.m, d, s.now()) {
+			if b, rerr := readObject(stale.obj); rerr == nil {
+				return made{m: stale.m, body: b, stale: true}, nil
+			}
+		}
+		return made{}, err
 	}
 	tag := sourceTag(srcMeta, int64(len(body)))
-	if stale.obj != nil && stale.m.kind == kindObject && stale.m.source == tag {
-		// The source was revalidated unchanged: the variant is still right.
+	if haveStale && stale.m.source == tag {
+		// The source was revalidated unchanged (or is served stale itself): the variant is
+		// still right, and is not made again.
 		if b, err := readObject(stale.obj); err == nil {
-			return s.refreshVariant(key, stale.m, srcMeta), b, false, nil
+			m := s.refreshVariant(key, stale.m, srcMeta)
+			return made{m: m, body: b, stale: !m.fresh(s.now()), detail: "source-revalidated"}, nil
 		}
 	}
 	release, err := s.images.Acquire(ctx)
@@ -189,7 +214,7 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = imageproc.ErrTimeout
 		}
-		return nil, nil, false, err
+		return made{}, err
 	}
 	defer release()
 	spec := t.spec
@@ -200,8 +225,9 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 		return s.fetchMark(ctx, src, d, path)
 	})
 	if err != nil {
-		return nil, nil, false, err
+		return made{}, err
 	}
+	s.stats.ImagesMade.Add(1)
 	h := derivedHeader(srcMeta.header)
 	h["Content-Type"] = []string{res.ContentType}
 	h["Etag"] = []string{bodyETag(res.Body)}
@@ -212,7 +238,16 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 	if len(h["Vary"]) == 0 {
 		delete(h, "Vary")
 	}
-	return derivedMeta(srcMeta, h, tag), res.Body, storable, nil
+	return made{m: derivedMeta(srcMeta, h, tag), body: res.Body, storable: storable}, nil
+}
+
+// originFailure says whether a source could not be had because the origin failed (a stale
+// variant may then stand in), as opposed to a refusal about the source itself.
+func originFailure(err error) bool {
+	if rr, ok := err.(*relayedResponse); ok {
+		return rr.status >= 500
+	}
+	return !errors.Is(err, imageproc.ErrUnprocessable)
 }
 
 // defaultQuality is the domain's configured quality for the output format, 0 for the
@@ -255,7 +290,9 @@ func (s *Server) fetchSource(ctx context.Context, src *http.Request, d *domain, 
 	if body, m, ok, err := s.cachedSource(d, primary, src.Header, max, true); ok || err != nil {
 		return body, m, true, err
 	}
-	sub := src.Clone(ctx)
+	// A variant made from a stale source would not be stored: revalidate it now instead
+	// of serving it stale-while-revalidate.
+	sub := src.Clone(context.WithValue(ctx, syncRevalidate{}, true))
 	for _, f := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Accept-Encoding"} {
 		sub.Header.Del(f)
 	}
@@ -331,6 +368,10 @@ func (s *Server) fetchMark(ctx context.Context, img *http.Request, d *domain, pa
 	}
 	return body, err
 }
+
+// syncRevalidate marks a request (a source subrequest) that must not be answered
+// stale-while-revalidate: a stale object is revalidated before it is used.
+type syncRevalidate struct{}
 
 // captureWriter collects a subrequest's response in memory, up to limit body bytes.
 type captureWriter struct {

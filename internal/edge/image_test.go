@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pixcdn/pixcdn/internal/imageproc"
 )
@@ -309,5 +310,69 @@ func TestImageQueueFull(t *testing.T) {
 	}
 	if r := hs.get("/photo.jpg?w=60"); r.StatusCode != 200 {
 		t.Fatalf("after the queue drained: %d", r.StatusCode)
+	}
+}
+
+// revalidatingPhoto serves the photo with a short freshness and answers 304 to its ETag, or
+// 503 while down is set.
+func revalidatingPhoto(photo []byte, cc string, down *atomic.Bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "origin down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Cache-Control", cc)
+		w.Header().Set("Etag", `"p1"`)
+		if r.Header.Get("If-None-Match") == `"p1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(photo)
+	}
+}
+
+func TestImageVariantOutlivesItsSourceRevalidation(t *testing.T) {
+	var down atomic.Bool
+	hs := newHarness(t, revalidatingPhoto(photoJPEG(t, 400, 300), "max-age=60", &down), harnessOpt{})
+	first := hs.get("/p.jpg?w=100")
+	expect(t, first, 200, "", "detail=transformed")
+	hs.clock.Advance(2 * time.Minute)
+	r := hs.get("/p.jpg?w=100") // source revalidated with a 304: the variant is kept, not made again
+	expect(t, r, 200, first.body, "detail=source-revalidated")
+	expect(t, hs.get("/p.jpg?w=100"), 200, first.body, "; hit", "ttl=60")
+	if made := hs.edge.stats.ImagesMade.Load(); made != 1 || hs.origin.hits.Load() != 2 {
+		t.Fatalf("images made %d, origin hits %d; want 1 and 2", made, hs.origin.hits.Load())
+	}
+	// Origin down, everything stale: the stale variant stands in, nothing is made again.
+	hs.clock.Advance(2 * time.Minute)
+	down.Store(true)
+	r = hs.get("/p.jpg?w=100")
+	expect(t, r, 200, first.body, "fwd=stale", "detail=origin-error")
+	if made := hs.edge.stats.ImagesMade.Load(); made != 1 {
+		t.Fatalf("images made %d while the origin was down; want 1", made)
+	}
+	// Never-made variants cannot stand in: the source's error comes through.
+	if r := hs.get("/p.jpg?w=90"); r.StatusCode != 200 {
+		// The stale source still serves (stale_if_origin_down): a new variant is made from it.
+		t.Fatalf("a new variant from the stale source: %d %q", r.StatusCode, r.cacheStatus())
+	}
+}
+
+func TestImageStaleWhileRevalidate(t *testing.T) {
+	var down atomic.Bool
+	hs := newHarness(t, revalidatingPhoto(photoJPEG(t, 400, 300), "max-age=60, stale-while-revalidate=600", &down), harnessOpt{})
+	first := hs.get("/p.jpg?w=100")
+	hs.clock.Advance(2 * time.Minute)
+	expect(t, hs.get("/p.jpg?w=100"), 200, first.body, "; hit", "detail=stale-while-revalidate")
+	waitFor(t, "the background remake", func() bool {
+		return !strings.Contains(hs.get("/p.jpg?w=100").cacheStatus(), "stale")
+	})
+	r := hs.get("/p.jpg?w=100")
+	if !strings.Contains(r.cacheStatus(), "; hit") || strings.Contains(r.cacheStatus(), "stale") {
+		t.Fatalf("after the remake: %q", r.cacheStatus())
+	}
+	if made := hs.edge.stats.ImagesMade.Load(); made != 1 {
+		t.Fatalf("images made %d; the unchanged source's variant is reused", made)
 	}
 }
