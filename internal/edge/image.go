@@ -339,16 +339,28 @@ func (s *Server) cachedSource(d *domain, primary string, h http.Header, max int6
 
 // subrequest serves sub through the cache into w, turning an aborted response (a corrupt
 // record found mid-body, an origin cut) into an error.
-func (s *Server) subrequest(w http.ResponseWriter, sub *http.Request, d *domain) (err error) {
+func (s *Server) subrequest(w http.ResponseWriter, sub *http.Request, d *domain) error {
+	if err := catchAbort(func() { s.serveCacheable(w, sub, d) }); err != nil {
+		return fmt.Errorf("fetching %s: %w", sub.URL.Path, err)
+	}
+	return nil
+}
+
+// errAborted is a response the edge cut (http.ErrAbortHandler) while serving it in-process.
+var errAborted = errors.New("the response was cut")
+
+// catchAbort runs serve, which answers an in-process request, and reports a cut response as
+// errAborted instead of the panic net/http would turn into a dropped connection.
+func catchAbort(serve func()) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				panic(p)
 			}
-			err = fmt.Errorf("fetching %s: the response was cut", sub.URL.Path)
+			err = errAborted
 		}
 	}()
-	s.serveCacheable(w, sub, d)
+	serve()
 	return nil
 }
 
@@ -373,13 +385,15 @@ func (s *Server) fetchMark(ctx context.Context, img *http.Request, d *domain, pa
 // stale-while-revalidate: a stale object is revalidated before it is used.
 type syncRevalidate struct{}
 
-// captureWriter collects a subrequest's response in memory, up to limit body bytes.
+// captureWriter collects an in-process response (a source subrequest, a prefetch): the
+// status, the header, the body up to limit bytes (over is set past it) and the body's size.
 type captureWriter struct {
 	h      http.Header
 	status int
 	body   []byte
 	limit  int64
 	over   bool
+	n      int64
 }
 
 func (c *captureWriter) Header() http.Header { return c.h }
@@ -391,10 +405,9 @@ func (c *captureWriter) WriteHeader(status int) {
 }
 
 func (c *captureWriter) Write(p []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
+	c.WriteHeader(http.StatusOK)
 	n := len(p)
+	c.n += int64(n)
 	if room := c.limit - int64(len(c.body)); int64(n) > room {
 		c.over = true // the rest is dropped: the caller refuses the source
 		p = p[:max(room, 0)]

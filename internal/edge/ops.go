@@ -44,18 +44,11 @@ func (s *Server) Prefetch(ctx context.Context, rawURL string) PrefetchResult {
 	}
 	req.RequestURI, req.RemoteAddr = u.RequestURI(), "127.0.0.1:0"
 	req.Header.Set("User-Agent", "pixcdn-prefetch")
-	w := &countingWriter{h: http.Header{}}
+	w := &captureWriter{h: http.Header{}} // no limit: keeps the header, counts the body
 	start := time.Now()
-	func() {
-		defer func() {
-			if p := recover(); p != nil && p != http.ErrAbortHandler {
-				panic(p)
-			} else if p != nil {
-				res.Err = fmt.Errorf("transfer aborted")
-			}
-		}()
-		s.ServeHTTP(w, req)
-	}()
+	if err := catchAbort(func() { s.ServeHTTP(w, req) }); err != nil {
+		res.Err = fmt.Errorf("transfer aborted")
+	}
 	res.Duration, res.Status, res.Bytes = time.Since(start), w.status, w.n
 	res.CacheStatus = w.h.Get("Cache-Status")
 	if res.Err == nil && w.status >= 400 {
@@ -66,26 +59,6 @@ func (s *Server) Prefetch(ctx context.Context, rawURL string) PrefetchResult {
 
 // prefetchKey marks a request's context as a prefetch.
 type prefetchKey struct{}
-
-// countingWriter is the ResponseWriter of a prefetch: it keeps the header, counts the body.
-type countingWriter struct {
-	h      http.Header
-	status int
-	n      int64
-}
-
-func (w *countingWriter) Header() http.Header { return w.h }
-func (w *countingWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	w.n += int64(len(p))
-	return len(p), nil
-}
 
 // Reload swaps in a new configuration for the domains (origins, cache rules, certificates).
 // The new routes are built completely first; on any error the running ones stay. Settings
