@@ -7,7 +7,10 @@
 #   bench/run.sh rebuild  disk-tier rebuild time for 1M objects (internal/store, slow, optional)
 #   bench/run.sh ops      operations: access log cost, purge latency, reload under load (pixcdn only)
 #   bench/run.sh access   access control: rules' cost on the hit path, a one-key flood, spoofed keys
-#   bench/run.sh all      hit, herd, rss and ops (rebuild and access are not part of all)
+#   bench/run.sh images   image pipeline: CPU per image under load vs the libvips CLI, cached variants,
+#                         bytes and SSIM of the default formats, RSS during a mixed soak (BENCH_IMG_SOAK)
+#   bench/run.sh text     text compression: ratio and CPU/MB per coding, br hits vs identity
+#   bench/run.sh all      hit, herd, rss and ops (rebuild, access, images and text are not part of all)
 #
 # Every server listens on 127.0.0.1 only, every load is bounded in time, and every process the
 # script starts is stopped by the EXIT trap. Tables go to stdout and to bench/results/STAMP.md;
@@ -24,6 +27,9 @@
 # BENCH_ACCESS_FLOOD_CONTROL (non-empty: the flood's wrk loads a second edge without rules instead),
 # BENCH_ACCESS_FLOOD_RATE (requests/s: the abuser is a paced client at that rate instead of wrk),
 # BENCH_NGINX_SENDFILE (on: nginx sends cached bodies with sendfile(2); off: it copies like pixcdn),
+# BENCH_IMG_PARTS (cpu,hit,soak,bytes), BENCH_IMG_DURATION (wrk per image case, 20s),
+# BENCH_IMG_HIT_DURATION (10s), BENCH_IMG_SOAK (the mixed soak, 600s), BENCH_IMG_FLOOR_N
+# (images per vipsthumbnail process, 60),
 # PIXCDN_BENCH_BIN (where binaries are built, /tmp/pixcdn-bench).
 set -euo pipefail
 
@@ -110,7 +116,8 @@ nginx_bin() { command -v nginx 2>/dev/null || echo /usr/sbin/nginx; }
 build() {
 	mkdir -p "$BIN" "$RAW"
 	(cd "$ROOT" && go build -o "$BIN/pixcdn" ./cmd/pixcdn) || die "pixcdn does not build"
-	(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/benchorigin ./bench/cmd/herd ./bench/cmd/rss ./bench/cmd/ops ./bench/cmd/access)
+	(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/benchorigin ./bench/cmd/herd ./bench/cmd/rss ./bench/cmd/ops ./bench/cmd/access \
+		./bench/cmd/imgsoak ./bench/cmd/imgssim ./bench/cmd/textratio)
 }
 
 # ---------------------------------------------------------------- ports and readiness
@@ -1146,14 +1153,425 @@ cmd_access() {
 	stop_all
 }
 
+# ---------------------------------------------------------------- 7. images and text compression
+
+IMG_SOAK=${BENCH_IMG_SOAK:-600s}
+IMG_DURATION=${BENCH_IMG_DURATION:-20s}
+IMG_HIT_DURATION=${BENCH_IMG_HIT_DURATION:-10s}
+IMG_FLOOR_N=${BENCH_IMG_FLOOR_N:-60}
+
+# img_bands W H SEED OUT.v: a photo-like 3-band float image: low-frequency Perlin colour fields,
+# finer Perlin texture, hard-edged Worley cells, a gradient and Gaussian grain.
+img_bands() {
+	local w=$1 h=$2 seed=$3 out=$4 d="$WORK/gen" b
+	local ec=(0.25 -0.15 0.1) gc=(0.03 0 -0.03) base=(120 110 100)
+	mkdir -p "$d"
+	vips worley "$d/w.v" "$w" "$h" --cell-size 180 --seed "$seed"
+	vips relational_const "$d/w.v" "$d/e.v" more 55
+	# Grain as a camera's: mostly luminance, the same noise in the three bands.
+	vips gaussnoise "$d/n.v" "$w" "$h" --sigma 6 --mean 0 --seed $((seed + 31))
+	vips xyz "$d/xy.v" "$w" "$h"
+	vips extract_band "$d/xy.v" "$d/gx.v" 0
+	vips extract_band "$d/xy.v" "$d/gy.v" 1
+	for b in 0 1 2; do
+		vips perlin "$d/p.v" "$w" "$h" --cell-size 300 --seed $((seed + 11 + b))
+		vips perlin "$d/q.v" "$w" "$h" --cell-size 60 --seed $((seed + 21 + b))
+		vips linear "$d/p.v" "$d/a.v" 130 "${base[$b]}"
+		vips linear "$d/q.v" "$d/c.v" 35 0
+		vips add "$d/a.v" "$d/c.v" "$d/s1.v"
+		vips linear -- "$d/gx.v" "$d/t.v" "${gc[$b]}" 0
+		vips add "$d/s1.v" "$d/t.v" "$d/s2.v"
+		vips linear -- "$d/gy.v" "$d/t.v" -0.02 0
+		vips add "$d/s2.v" "$d/t.v" "$d/s3.v"
+		vips linear -- "$d/e.v" "$d/t.v" "${ec[$b]}" 0
+		vips add "$d/s3.v" "$d/t.v" "$d/s4.v"
+		vips add "$d/s4.v" "$d/n.v" "$d/band$b.v"
+	done
+	vips bandjoin "$d/band0.v $d/band1.v $d/band2.v" "$out"
+}
+
+# img_gen DIR: photo.jpg (2000x1500, JPEG q90) and alpha.png (1024x768 RGBA, the alpha a soft
+# Perlin field with hard Worley holes), deterministic (fixed seeds).
+img_gen() {
+	local dir=$1 d="$WORK/gen"
+	mkdir -p "$dir"
+	img_bands 2000 1500 0 "$WORK/photo-f.v"
+	vips cast "$WORK/photo-f.v" "$d/u.v" uchar
+	vips copy "$d/u.v" "$d/srgb.v" --interpretation srgb
+	vips copy "$d/srgb.v" "$dir/photo.jpg[Q=90,strip]"
+	img_bands 1024 768 100 "$WORK/alpha-f.v"
+	vips perlin "$d/ap.v" 1024 768 --cell-size 200 --seed 7
+	vips linear "$d/ap.v" "$d/a1.v" 400 160
+	vips worley "$d/aw.v" 1024 768 --cell-size 150 --seed 8
+	vips relational_const "$d/aw.v" "$d/ae.v" more 40
+	vips linear -- "$d/ae.v" "$d/a2.v" 1 -255
+	vips add "$d/a1.v" "$d/a2.v" "$d/a3.v"
+	vips bandjoin "$WORK/alpha-f.v $d/a3.v" "$d/rgba.v"
+	vips cast "$d/rgba.v" "$d/rgbau.v" uchar
+	vips copy "$d/rgbau.v" "$d/rgbas.v" --interpretation srgb
+	vips copy "$d/rgbas.v" "$dir/alpha.png[compression=6,strip]"
+	rm -rf "$d" "$WORK"/*-f.v
+}
+
+# start_img_origin CACHE_CONTROL: benchorigin serving $IMG_DIR as /files/* with that header.
+start_img_origin() { start_origin 0s -files "$IMG_DIR" -files-cache-control "$1"; }
+
+# img_fetch URL FILE: GET with the benchmark's Accept; prints "status content-type cache-status".
+img_fetch() {
+	local hdr
+	hdr=$(curl -sS -D - -o "$2" --max-time 60 -H 'Accept: image/avif,image/webp,image/*' "$1" | tr -d '\r')
+	printf '%s %s %s\n' "$(awk 'NR == 1 { print $2 }' <<<"$hdr")" \
+		"$(sed -n 's/^[Cc]ontent-[Tt]ype: *//p' <<<"$hdr")" "$(sed -n 's/^[Cc]ache-[Ss]tatus: *//p' <<<"$hdr" | tr ' ' '_')"
+}
+
+# img_dims FILE: "WxH" of an image file.
+img_dims() { vipsheader -f width "$1" | tr -d '\n'; printf x; vipsheader -f height "$1"; }
+
+# img_wrk TSV LABEL URL CONNS DURATION [WRK ARGS...]: one wrk run (bench/wrk/status.lua, or
+# $IMG_WRK_SCRIPT) on URL;
+# appends label, req/s, p50, p99 (µs), socket errors, non-2xx, 200s, server CPU ms per 200,
+# origin requests and "other CPU %" (see wrk_round) to TSV.
+img_wrk() {
+	local tsv=$1 label=$2 url=$3 conns=$4 dur=$5 raw b0 t0 b1 t1 s0 s1 o0 o1 wrk_s other res
+	shift 5
+	raw="$RAW/wrk-$MEASURE-$label.txt"
+	o0=$(origin_count "")
+	read -r b0 t0 < <(cpu_jiffies)
+	s0=$(proc_jiffies "$PIXCDN_PID")
+	local TIMEFORMAT='%U %S'
+	{ time timeout 300 wrk -t2 -c"$conns" -d"$dur" --timeout 30s --latency -s "$BENCH/wrk/${IMG_WRK_SCRIPT:-status.lua}" "$@" "$url" >"$raw" 2>&1; } 2>"$WORK/wrk.time" ||
+		die "wrk failed: $(cat "$raw")"
+	s1=$(proc_jiffies "$PIXCDN_PID")
+	read -r b1 t1 < <(cpu_jiffies)
+	o1=$(origin_count "")
+	wrk_s=$(awk '{ print $1 + $2 }' "$WORK/wrk.time")
+	other=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v s=$((s1 - s0)) -v w="$wrk_s" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { o = (b - s - w * hz) / t * 100; printf "%.0f", (o < 0 ? 0 : o) }')
+	res=$(grep '^RESULT ' "$raw") || die "no RESULT line in $raw"
+	eval "local ${res#RESULT }"
+	local cpu_ms
+	cpu_ms=$(awk -v s=$((s1 - s0)) -v n="$c200" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.3f", s / hz * 1000 / n; else print "-" }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$p50_us" "$p99_us" "$errors" "$status_errors" \
+		"$c200" "$cpu_ms" "$((o1 - o0))" "$other" "${c503:--}/${cother:--}${last_other:+ (last $last_other)}" >>"$tsv"
+	echo "  $label: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, 200s $c200, ${cpu_ms} CPU-ms per 200, origin +$((o1 - o0)), other CPU ${other}%" >&2
+}
+
+# The four cases of the issue: label, source, query, expected type and width, target CPU ms.
+IMG_CASES=(
+	"a-jpeg-300 photo.jpg w=300&q=80 image/jpeg 300 14"
+	"b-webp-300 photo.jpg w=300&fm=webp&q=80 image/webp 300 19"
+	"c-avif-300 photo.jpg w=300&fm=avif image/avif 300 30"
+	"d-png-alpha-webp-512 alpha.png w=512&fm=webp image/webp 512 99"
+)
+
+# img_check LABEL URL TYPE WIDTH: one request must answer 200 with that type and width; prints
+# a report line.
+img_check() {
+	local label=$1 url=$2 type=$3 width=$4 got dims
+	got=$(img_fetch "$url" "$WORK/check.img")
+	read -r st ct cs <<<"$got"
+	[ "$st" = 200 ] && [ "$ct" = "$type" ] || die "$label: $url answered $got (want 200 $type)"
+	dims=$(img_dims "$WORK/check.img")
+	[ "${dims%x*}" = "$width" ] || die "$label: $url is $dims, want width $width"
+	echo "- $label \`${url#http://127.0.0.1:*/}\`: 200 $ct $dims, $(stat -c %s "$WORK/check.img") bytes, Cache-Status \`${cs//_/ }\`"
+}
+
+# img_cpu: 7.1, CPU ms per image with the source no-store (every request processes), then the
+# libvips CLI floor for the same operations.
+img_cpu() {
+	MEASURE=images-cpu
+	local c label src q type width target
+	start_img_origin no-store
+	start_pixcdn "$WORK/pixcdn-img-cache"
+	{
+		echo "### 7.1 CPU per image under load"
+		echo
+		echo "Origin \`benchorigin -files DIR -files-cache-control no-store\`, so the edge stores neither the source nor the variant and every request fetches and processes again. pixcdn from a generated config (images on by default: 2 workers, queue 8; GOMAXPROCS=${BENCH_PIXCDN_GOMAXPROCS:-$(nproc)}). Per case: one checked request, then \`wrk -t2 -c8 -d$IMG_DURATION --timeout 30s --latency -s bench/wrk/bust.lua URL\` (bust.lua appends a distinct \`&cb=<thread>-<n>\` to every request: on one URL the edge coalesces the 8 concurrent identical requests into one transform, and a first trial counted about 8 answers per image processed); CPU = utime+stime of the pixcdn process (/proc/PID/stat) after − before, divided by the 200 answers wrk counted. Load average before: $(loadavg)."
+		echo
+		for c in "${IMG_CASES[@]}"; do
+			read -r label src q type width target <<<"$c"
+			img_check "$label" "$PIXCDN/files/$src?$q" "$type" "$width"
+		done
+		echo
+	} | out
+	: >"$WORK/img-cpu.tsv"
+	for c in "${IMG_CASES[@]}"; do
+		read -r label src q type width target <<<"$c"
+		IMG_WRK_SCRIPT=bust.lua img_wrk "$WORK/img-cpu.tsv" "$label" "$PIXCDN/files/$src?$q" 8 "$IMG_DURATION"
+	done
+	{
+		echo "| case | URL query | req/s | p50 ms | p99 ms | socket errors | non-2xx | 503 / other non-200 | 200s | origin requests (source fetches) | pixcdn CPU ms / image | target ms | ratio to target | other CPU % |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		for c in "${IMG_CASES[@]}"; do
+			read -r label src q type width target <<<"$c"
+			awk -F'\t' -v l="$label" -v q="$src?$q" -v t="$target" '$1 == l { printf "| %s | `%s` | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s | **%s** | %s | %.2f | %s |\n", $1, q, $2, $3 / 1000, $4 / 1000, $5, $6, $11, $7, $9, $8, t, $8 / t, $10 }' "$WORK/img-cpu.tsv"
+		done
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+	img_floor | out
+}
+
+# img_floor: libvips' own CLI for the same operations: vipsthumbnail on N distinct names (links
+# to the same file, so the operation cache cannot answer) in one process, CPU from bash's time;
+# the marginal cost (N images − 1 image) / (N − 1) takes out start-up.
+img_floor() {
+	local dir="$WORK/floor" i n=$IMG_FLOOR_N row
+	mkdir -p "$dir/in" "$dir/out"
+	for ((i = 0; i < n; i++)); do
+		ln -sf "$IMG_DIR/photo.jpg" "$dir/in/p$i.jpg"
+		ln -sf "$IMG_DIR/alpha.png" "$dir/in/a$i.png"
+	done
+	echo "libvips floor: \`vipsthumbnail --vips-cache-max 0 -s SIZE -o OUT FILES\` ($(vips --version)), CPU = user+sys of the process; N=$n names (symlinks to the one source) per run, and a run of 1; marginal = (CPU(N) − CPU(1)) / (N − 1)."
+	echo
+	echo "| operation | vipsthumbnail -s / -o | output bytes | CPU ms / image, N=$n | CPU ms, N=1 (start-up included) | marginal CPU ms / image | pixcdn CPU ms / image (above) | pixcdn / marginal |"
+	echo "|---|---|---|---|---|---|---|---|"
+	img_floor_row a-jpeg-300 p jpg 300x '%s.jpg[Q=80,strip]'
+	img_floor_row b-webp-300 p jpg 300x '%s.webp[Q=80,effort=4,strip]'
+	img_floor_row c-avif-300 p jpg 300x '%s.avif[Q=60,effort=2,strip]'
+	img_floor_row "c-avif-300 (libvips defaults Q=50 effort=4)" p jpg 300x '%s.avif[strip]'
+	img_floor_row d-png-alpha-webp-512 a png 512x '%s.webp[Q=80,effort=4,strip]'
+	echo
+	echo "The pixcdn options are the pipeline's (internal/imageproc/pipeline_output.go: JPEG and WebP Q 80, AVIF Q 60 at effort 2, WebP effort 4, metadata stripped); the AVIF row with libvips' own defaults is for reference."
+	echo
+}
+
+# img_floor_row LABEL PREFIX EXT SIZE OUTSPEC: one row of the floor table.
+img_floor_row() {
+	local label=$1 pre=$2 ext=$3 size=$4 spec=$5 files=() t1 tn out px
+	local TIMEFORMAT='%U %S' i
+	for ((i = 0; i < IMG_FLOOR_N; i++)); do files+=("$dir/in/$pre$i.$ext"); done
+	rm -f "$dir/out"/*
+	{ time vipsthumbnail --vips-cache-max 0 -s "$size" -o "$dir/out/$spec" "${files[0]}" 2>>"$RAW/vipsthumbnail.err"; } 2>"$WORK/t1" || die "vipsthumbnail failed: $(tail -3 "$RAW/vipsthumbnail.err")"
+	{ time vipsthumbnail --vips-cache-max 0 -s "$size" -o "$dir/out/$spec" "${files[@]}" 2>>"$RAW/vipsthumbnail.err"; } 2>"$WORK/tn" || die "vipsthumbnail failed: $(tail -3 "$RAW/vipsthumbnail.err")"
+	out=$(ls "$dir/out" | head -1)
+	[ "$(ls "$dir/out" | wc -l)" -eq "$IMG_FLOOR_N" ] || die "vipsthumbnail wrote $(ls "$dir/out" | wc -l) files, want $IMG_FLOOR_N"
+	px=$(awk -F'\t' -v l="${label%% *}" '$1 == l { print $8 }' "$WORK/img-cpu.tsv")
+	awk -v l="$label" -v s="$size / ${spec#%s}" -v b="$(stat -c %s "$dir/out/$out")" -v n="$IMG_FLOOR_N" -v px="${px:--}" \
+		-v t1="$(awk '{ print ($1 + $2) * 1000 }' "$WORK/t1")" -v tn="$(awk '{ print ($1 + $2) * 1000 }' "$WORK/tn")" \
+		'BEGIN { m = (tn - t1) / (n - 1); printf "| %s | `%s` | %d | %.1f | %.0f | **%.1f** | %s | %s |\n", l, s, b, tn / n, t1, m, px, (px == "-" || m <= 0 ? "-" : sprintf("%.2fx", px / m)) }'
+}
+
+# img_hit: 7.2, a cached variant: req/s of wrk on one variant URL over a storable source.
+img_hit() {
+	MEASURE=images-hit
+	local c label src q type width target
+	start_img_origin max-age=3600
+	start_pixcdn "$WORK/pixcdn-imghit-cache"
+	{
+		echo "### 7.2 Repeated requests: cache hits"
+		echo
+		echo "Origin \`-files-cache-control max-age=3600\`; each variant URL requested twice (the second must be a hit), then \`wrk -t2 -c8 -d$IMG_HIT_DURATION --latency\` on it. Load average before: $(loadavg)."
+		echo
+	} | out
+	: >"$WORK/img-hit.tsv"
+	for c in "${IMG_CASES[@]}"; do
+		read -r label src q type width target <<<"$c"
+		img_fetch "$PIXCDN/files/$src?$q" "$WORK/warm.img" >/dev/null
+		img_check "$label" "$PIXCDN/files/$src?$q" "$type" "$width" | out
+		grep -q "hit" <<<"$(img_fetch "$PIXCDN/files/$src?$q" "$WORK/warm.img")" || die "$label: the repeat is not a hit"
+		img_wrk "$WORK/img-hit.tsv" "$label" "$PIXCDN/files/$src?$q" 8 "$IMG_HIT_DURATION"
+	done
+	{
+		echo
+		echo "| case | cached req/s | p50 ms | p99 ms | non-2xx | origin requests | pixcdn CPU ms / answer | processing req/s (7.1) | hit / processing |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		for c in "${IMG_CASES[@]}"; do
+			read -r label src q type width target <<<"$c"
+			local p
+			p=$(awk -F'\t' -v l="$label" '$1 == l { print $2 }' "$WORK/img-cpu.tsv" 2>/dev/null)
+			awk -F'\t' -v l="$label" -v p="${p:-0}" '$1 == l { printf "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", $1, $2, $3 / 1000, $4 / 1000, $6, $9, $8, (p > 0 ? sprintf("%.1f", p) : "-"), (p > 0 ? sprintf("%.0fx", $2 / p) : "-") }' "$WORK/img-hit.tsv"
+		done
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+# img_soak_paths FILE: the mixed load: both sources x 4 widths x jpeg/webp/avif x 3 fit modes,
+# plus auto=format (Accept: avif, webp) at two widths.
+img_soak_paths() {
+	local src w fm fit
+	for src in photo.jpg alpha.png; do
+		for w in 120 320 640 1000; do
+			for fm in jpg webp avif; do
+				echo "/files/$src?w=$w&fm=$fm"
+				echo "/files/$src?w=$w&h=$((w * 2 / 3))&fit=crop&fm=$fm"
+				echo "/files/$src?w=$w&h=$w&fit=fill&bg=ffffff&fm=$fm&q=70"
+			done
+			echo "/files/$src?w=$w&auto=format"
+		done
+	done >"$1"
+}
+
+# img_soak: 7.3, RSS of pixcdn during a mixed transform load of BENCH_IMG_SOAK.
+img_soak() {
+	MEASURE=images-soak
+	start_img_origin no-store
+	start_pixcdn "$WORK/pixcdn-soak-cache"
+	img_soak_paths "$WORK/soak.paths"
+	cp "$WORK/soak.paths" "$RAW/soak.paths"
+	local p bad=0
+	while read -r p; do
+		[ "$(img_fetch "$PIXCDN$p" "$WORK/s.img" | cut -d' ' -f1)" = 200 ] || { echo "run.sh: soak path $p is not 200" >&2; bad=$((bad + 1)); }
+	done <"$WORK/soak.paths"
+	{
+		echo "### 7.3 Memory under a mixed transform load"
+		echo
+		echo "Origin no-store (every request processes); $(wc -l <"$WORK/soak.paths") distinct URLs (both sources × widths 120/320/640/1000 × jpg/webp/avif × fit clip / crop at 3:2 / fill on a square with bg and q=70, plus auto=format; list in raw/soak.paths), each checked once ($bad not 200), then requested round-robin by \`bench/cmd/imgsoak -c 8 -d $IMG_SOAK -interval 10s\` (Accept: image/avif,image/webp); VmRSS of pixcdn sampled every 10 s, VmHWM read at the end. Load average before: $(loadavg)."
+		echo
+	} | out
+	local secs
+	secs=$(awk -v d="$IMG_SOAK" 'BEGIN { print d + 0 }')
+	timeout $((secs + 120)) "$BIN/imgsoak" -url "$PIXCDN" -paths "$WORK/soak.paths" -pid "$PIXCDN_PID" -c 8 -d "$IMG_SOAK" -interval 10s \
+		>"$RAW/soak.md" 2>"$RAW/soak.err" || die "imgsoak: $(cat "$RAW/soak.err")"
+	local res
+	res=$(grep '^RESULT ' "$RAW/soak.md")
+	eval "local ${res#RESULT }"
+	{
+		grep '^|' "$RAW/soak.md"
+		echo
+		awk -v a="$rss_start" -v b="$rss_mid" -v c="$rss_end" -v d="$rss_peak" -v h="$hwm" -v ok="$ok" -v o="$other" -v e="$errors" -v s="$duration_s" \
+			'BEGIN { m = 1048576; printf "RSS start / middle / end / sampled peak: **%.1f / %.1f / %.1f / %.1f MiB**; VmHWM (kernel peak) %.1f MiB. Answers: %d x 200, %d other, %d errors in %.0f s (%.1f images/s).\n", a / m, b / m, c / m, d / m, h / m, ok, o, e, s, (ok + o) / s }'
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+# img_bytes: 7.4, output bytes of the defaults and their SSIM against the source resized alike.
+img_bytes() {
+	MEASURE=images-bytes
+	local dir="$WORK/bytes" size q fm got
+	mkdir -p "$dir"
+	start_img_origin max-age=3600
+	start_pixcdn "$WORK/pixcdn-bytes-cache"
+	vips copy "$IMG_DIR/photo.jpg" "$dir/ref-full.png"
+	vips thumbnail "$IMG_DIR/photo.jpg" "$dir/ref-1000.png" 1000
+	{
+		echo "### 7.4 Output bytes and quality of the defaults"
+		echo
+		echo "Source photo.jpg $(img_dims "$IMG_DIR/photo.jpg"), $(stat -c %s "$IMG_DIR/photo.jpg") bytes (JPEG q90). No quality in the URLs: the pipeline's defaults. Reference for SSIM: the source decoded (full) or \`vips thumbnail photo.jpg ref.png 1000\`; every output decoded to PNG with \`vips copy\`; SSIM by \`bench/cmd/imgssim\` (Gaussian 11x11, mean of R, G, B; Debian's ImageMagick 6 has no SSIM metric and libjxl-tools 0.7 ships no butteraugli or ssimulacra2), PSNR by ImageMagick \`compare -metric PSNR\`."
+		echo
+		echo "| size | query | type | dims | bytes | vs source JPEG | vs default JPEG | SSIM | PSNR dB |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+	} | out
+	for size in full 1000; do
+		local jpeg_bytes=""
+		for fm in jpg webp avif; do
+			q="fm=$fm"
+			[ $size = full ] || q="w=1000&fm=$fm"
+			got=$(img_fetch "$PIXCDN/files/photo.jpg?$q" "$dir/out.$fm")
+			read -r st ct cs <<<"$got"
+			[ "$st" = 200 ] || die "bytes: $q answered $got"
+			vips copy "$dir/out.$fm" "$dir/out-$fm.png" 2>>"$RAW/vips.err"
+			local bytes ssim psnr dims
+			bytes=$(stat -c %s "$dir/out.$fm")
+			[ -n "$jpeg_bytes" ] || jpeg_bytes=$bytes
+			dims=$(img_dims "$dir/out-$fm.png")
+			ssim=$("$BIN/imgssim" "$dir/ref-$size.png" "$dir/out-$fm.png" | sed -n 's/^SSIM=\([0-9.]*\).*/\1/p') || die "imgssim failed"
+			psnr=$(compare -metric PSNR "$dir/ref-$size.png" "$dir/out-$fm.png" null: 2>&1 || true)
+			awk -v s=$size -v q="$q" -v ct="$ct" -v d="$dims" -v b="$bytes" -v src="$(stat -c %s "$IMG_DIR/photo.jpg")" -v j="$jpeg_bytes" -v ss="$ssim" -v p="$psnr" \
+				'BEGIN { printf "| %s | `%s` | %s | %s | %d | %.1f %% | %.1f %% | %s | %s |\n", s, q, ct, d, b, b / src * 100, b / j * 100, ss, p }' | out
+		done
+	done
+	{
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+cmd_images() {
+	MEASURE=images
+	ensure_pkg vips libvips-tools
+	ensure_pkg compare imagemagick
+	IMG_DIR="$WORK/images"
+	img_gen "$IMG_DIR"
+	cp "$IMG_DIR"/* "$RAW/"
+	{
+		echo "## 7. Images"
+		echo
+		echo "Sources, generated by bench/run.sh (img_gen: libvips perlin + worley + xyz gradient + gaussnoise, fixed seeds): photo.jpg $(img_dims "$IMG_DIR/photo.jpg") JPEG q90 **$(stat -c %s "$IMG_DIR/photo.jpg") bytes**; alpha.png $(img_dims "$IMG_DIR/alpha.png") RGBA **$(stat -c %s "$IMG_DIR/alpha.png") bytes** ($(vipsheader -f bands "$IMG_DIR/alpha.png") bands). $(vips --version)."
+		echo
+	} | out
+	local parts=${BENCH_IMG_PARTS:-cpu,hit,soak,bytes}
+	[[ ,$parts, != *,cpu,* ]] || img_cpu
+	[[ ,$parts, != *,hit,* ]] || img_hit
+	[[ ,$parts, != *,soak,* ]] || img_soak
+	[[ ,$parts, != *,bytes,* ]] || img_bytes
+}
+
+# text_edge: br from the cache next to identity, wrk alternating.
+text_edge() {
+	MEASURE=text-edge
+	local f r
+	start_origin 0s -files "$ROOT/internal/demo/site" -files-cache-control max-age=3600
+	start_pixcdn "$WORK/pixcdn-text-cache"
+	{
+		echo "Through the edge: origin \`benchorigin -files internal/demo/site\` (max-age=3600); each file requested twice with \`Accept-Encoding: br\` and twice without; then \`wrk -t2 -c64 -d$DURATION --latency\` alternating br / identity, $ROUNDS round(s). Load average before: $(loadavg)."
+		echo
+		for f in app.js style.css; do
+			curl -fsS -o /dev/null -H 'Accept-Encoding: br' "$PIXCDN/files/$f"
+			curl -fsS -o /dev/null "$PIXCDN/files/$f"
+			echo "- $f br: \`$(curl -fsS -D - -o "$WORK/t.br" -H 'Accept-Encoding: br' "$PIXCDN/files/$f" | tr -d '\r' | grep -iE '^(content-encoding|cache-status|content-length)' | tr '\n' ' ')\`; identity: \`$(curl -fsS -D - -o /dev/null "$PIXCDN/files/$f" | tr -d '\r' | grep -iE '^(content-encoding|cache-status|content-length)' | tr '\n' ' ')\`"
+		done
+		echo
+	} | out
+	: >"$WORK/text.tsv"
+	for f in app.js style.css; do
+		for ((r = 1; r <= ROUNDS; r++)); do
+			img_wrk "$WORK/text.tsv" "$f-br-$r" "$PIXCDN/files/$f" 64 "$DURATION" -H 'Accept-Encoding: br'
+			img_wrk "$WORK/text.tsv" "$f-identity-$r" "$PIXCDN/files/$f" 64 "$DURATION"
+		done
+	done
+	{
+		echo "| file, coding, round | req/s | p50 ms | p99 ms | socket errors | non-2xx | origin requests | server CPU µs / answer | other CPU % |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %.1f | %s |\n", $1, $2, $3 / 1000, $4 / 1000, $5, $6, $9, $8 * 1000, $10 }' "$WORK/text.tsv"
+		echo
+		for f in app.js style.css; do
+			local br id
+			br=$(awk -F'\t' -v f="$f-br-" 'index($1, f) == 1 { print $2 }' "$WORK/text.tsv" | median)
+			id=$(awk -F'\t' -v f="$f-identity-" 'index($1, f) == 1 { print $2 }' "$WORK/text.tsv" | median)
+			echo "- $f: median br $(printf '%.0f' "$br") req/s, identity $(printf '%.0f' "$id") req/s: br / identity **$(awk -v a="$br" -v b="$id" 'BEGIN { printf "%.3f", a / b }')**."
+		done
+		echo
+		echo "Load average after: $(loadavg)."
+		echo
+	} | out
+	stop_all
+}
+
+cmd_text() {
+	MEASURE=text
+	{
+		echo "## 7.5 Text compression"
+		echo
+		echo "\`bench/cmd/textratio -dir internal/demo/site\` (internal/compress.Encode: brotli 5, zstd 3, gzip 6; each encoding decoded and compared once; then encoded repeatedly for ≥ 300 ms, CPU = the process's user+sys from getrusage). Load average before: $(loadavg)."
+		echo
+	} | out
+	"$BIN/textratio" -dir "$ROOT/internal/demo/site" >"$RAW/textratio.md" 2>&1 || die "textratio: $(cat "$RAW/textratio.md")"
+	{
+		cat "$RAW/textratio.md"
+		echo
+	} | out
+	text_edge
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	hit | herd | rss | rebuild | ops | access | all) ;;
+	hit | herd | rss | rebuild | ops | access | images | text | all) ;;
 	*)
-		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|all" >&2
+		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|images|text|all" >&2
 		exit 2
 		;;
 	esac
@@ -1176,6 +1594,8 @@ main() {
 	rebuild) cmd_rebuild ;;
 	ops) cmd_ops ;;
 	access) cmd_access ;;
+	images) cmd_images ;;
+	text) cmd_text ;;
 	all)
 		cmd_hit
 		cmd_herd

@@ -30,6 +30,8 @@ func run(args []string) error {
 	addrFile := fs.String("addr-file", "", "write the bound address to `FILE` once listening")
 	fs.DurationVar(&cfg.Delay, "delay", cfg.Delay, "time /slow/* waits before answering")
 	fs.IntVar(&cfg.GenSize, "gen-size", cfg.GenSize, "`bytes` of each /gen/* object")
+	fs.StringVar(&cfg.FilesDir, "files", "", "serve the files of `DIR` as /files/<name>")
+	fs.StringVar(&cfg.FilesCacheControl, "files-cache-control", cfg.FilesCacheControl, "Cache-Control `VALUE` of /files/*")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

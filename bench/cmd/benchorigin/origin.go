@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,16 +28,34 @@ type Origin struct {
 	counts sync.Map // path → *atomic.Int64
 	total  atomic.Int64
 	bodies sync.Map // "/obj/<size>" and "/slow/" → body; built once, shared read-only
+
+	files        map[string]file // "/files/<name>" → the file, read once at start
+	filesControl string          // Cache-Control of /files/*
+}
+
+// file is one body of the -files directory with its Content-Type.
+type file struct {
+	body  []byte
+	ctype string
 }
 
 // Config is what an Origin serves.
 type Config struct {
 	Delay   time.Duration // how long /slow/* waits before answering
 	GenSize int           // bytes of each /gen/* object
+	// FilesDir, when set, is a directory whose regular files are served as /files/<name>
+	// (read into memory once, at start), so the image and text benchmarks get real image,
+	// CSS and JS bodies with their Content-Type.
+	FilesDir string
+	// FilesCacheControl is the Cache-Control of /files/*: "no-store" makes an edge process
+	// every image request again, "max-age=3600" lets it keep the source and its variants.
+	FilesCacheControl string
 }
 
 // DefaultConfig is the herd test's origin time and the memory test's object size.
-func DefaultConfig() Config { return Config{Delay: 200 * time.Millisecond, GenSize: 100 << 10} }
+func DefaultConfig() Config {
+	return Config{Delay: 200 * time.Millisecond, GenSize: 100 << 10, FilesCacheControl: "max-age=3600"}
+}
 
 // Validate rejects sizes and delays that would make the benchmarks meaningless.
 func (c Config) Validate() error {
@@ -43,6 +64,9 @@ func (c Config) Validate() error {
 	}
 	if c.GenSize <= 0 || c.GenSize > maxObject {
 		return fmt.Errorf("benchorigin: gen size %d out of (0, %d]", c.GenSize, maxObject)
+	}
+	if c.FilesDir != "" && c.FilesCacheControl == "" {
+		return fmt.Errorf("benchorigin: files dir %s without a Cache-Control", c.FilesDir)
 	}
 	return nil
 }
@@ -55,7 +79,40 @@ func NewOrigin(cfg Config) (*Origin, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Origin{delay: cfg.Delay, genSize: cfg.GenSize, after: time.After}, nil
+	o := &Origin{delay: cfg.Delay, genSize: cfg.GenSize, after: time.After, filesControl: cfg.FilesCacheControl}
+	if cfg.FilesDir != "" {
+		files, err := readFiles(cfg.FilesDir)
+		if err != nil {
+			return nil, err
+		}
+		o.files = files
+	}
+	return o, nil
+}
+
+// readFiles loads every regular file directly in dir (no subdirectories), keyed by its
+// /files/ path, with the Content-Type its extension gives (octet-stream when unknown).
+func readFiles(dir string) (map[string]file, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("benchorigin: files dir: %w", err)
+	}
+	files := make(map[string]file, len(entries))
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("benchorigin: files dir: %w", err)
+		}
+		ctype := mime.TypeByExtension(filepath.Ext(e.Name()))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		files["/files/"+e.Name()] = file{body: body, ctype: ctype}
+	}
+	return files, nil
 }
 
 var _ http.Handler = (*Origin)(nil)
@@ -65,6 +122,7 @@ var _ http.Handler = (*Origin)(nil)
 //	/obj/<n>k or /obj/<n>  a fixed object of n KiB (or n bytes), e.g. /obj/1k, /obj/20k
 //	/slow/<anything>       a 1 KiB object answered after the configured delay
 //	/gen/<anything>        a GenSize object whose bytes are derived from the path
+//	/files/<name>          a file of the -files directory, with FilesCacheControl
 //	/__count[?path=P]      requests seen so far for path P, or for every path
 //
 // Every object is cacheable for an hour and carries a strong ETag, so caches can keep it and
@@ -91,6 +149,8 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.serveBody(w, r, o.fixed(1<<10))
 	case strings.HasPrefix(p, "/gen/"):
 		o.serveBody(w, r, generate(p, o.genSize))
+	case strings.HasPrefix(p, "/files/"):
+		o.serveFile(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -143,6 +203,20 @@ func (o *Origin) serveBody(w http.ResponseWriter, r *http.Request, body []byte) 
 	h.Set("Cache-Control", "max-age=3600")
 	h.Set("ETag", etag(body))
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// serveFile answers /files/<name> with its Content-Type and the configured Cache-Control.
+func (o *Origin) serveFile(w http.ResponseWriter, r *http.Request) {
+	f, ok := o.files[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.ctype)
+	h.Set("Cache-Control", o.filesControl)
+	h.Set("ETag", etag(f.body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
 }
 
 // fixed is the shared body of n bytes, built on first use.

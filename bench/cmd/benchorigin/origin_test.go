@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,5 +191,64 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q): no error", in)
 		}
+	}
+}
+
+// TestFiles checks /files/<name> serves the directory's bytes with the type of the extension
+// and the configured Cache-Control, and 404s for names not in it (subdirectories included).
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	css := []byte("body { color: red }\n")
+	png := []byte("\x89PNG fake")
+	for name, body := range map[string][]byte{"a.css": css, "b.png": png} {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.FilesDir, cfg.FilesCacheControl = dir, "no-store"
+	o, srv := newTestOrigin(t, cfg)
+	tests := []struct {
+		path, ctype string
+		body        []byte
+		status      int
+	}{
+		{"/files/a.css", "text/css; charset=utf-8", css, 200},
+		{"/files/b.png", "image/png", png, 200},
+		{"/files/missing.jpg", "", nil, 404},
+		{"/files/sub", "", nil, 404},
+	}
+	for _, tt := range tests {
+		resp, body := get(t, srv.URL+tt.path)
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d", tt.path, resp.StatusCode, tt.status)
+			continue
+		}
+		if tt.status != 200 {
+			continue
+		}
+		if !bytes.Equal(body, tt.body) {
+			t.Errorf("%s: body %q, want %q", tt.path, body, tt.body)
+		}
+		if got := resp.Header.Get("Content-Type"); got != tt.ctype {
+			t.Errorf("%s: Content-Type %q, want %q", tt.path, got, tt.ctype)
+		}
+		if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", tt.path, got)
+		}
+	}
+	if n := o.Count("/files/a.css"); n != 1 {
+		t.Errorf("count of /files/a.css = %d, want 1", n)
+	}
+}
+
+func TestFilesDirMissing(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.FilesDir = filepath.Join(t.TempDir(), "nope")
+	if _, err := NewOrigin(cfg); err == nil {
+		t.Fatal("NewOrigin accepted a missing files dir")
 	}
 }
