@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +90,7 @@ pixcdn_origin_response_bytes_total{origin="o2"} 1
 }
 
 func TestConcurrentRequestsCountExactly(t *testing.T) {
-	m, _ := newTest(t, DefaultConfig())
+	m, reg := newTest(t, DefaultConfig())
 	const goroutines, each = 8, 500
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -101,13 +102,32 @@ func TestConcurrentRequestsCountExactly(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	var total float64
-	for _, d := range []string{"a", "b", "c"} {
-		total += testutil.ToFloat64(m.requests.WithLabelValues(d, "hit", "2xx"))
+	total, bytes := gatheredSum(t, reg, "pixcdn_requests_total"), gatheredSum(t, reg, "pixcdn_response_bytes_total")
+	if total != goroutines*each || bytes != 2*goroutines*each {
+		t.Fatalf("counted %v requests and %v bytes, want %d and %d", total, bytes, goroutines*each, 2*goroutines*each)
 	}
-	if total != goroutines*each {
-		t.Fatalf("counted %v requests, want %d", total, goroutines*each)
+	if n := gatheredSum(t, reg, "pixcdn_request_duration_seconds"); n != goroutines*each {
+		t.Fatalf("duration histograms count %v requests, want %d", n, goroutines*each)
 	}
+}
+
+// gatheredSum adds up every series of one counter (or every histogram's count) in reg.
+func gatheredSum(t *testing.T, reg prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -171,5 +191,29 @@ func BenchmarkOriginRequest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.OriginRequest("s3", "ok", 200, 20*time.Millisecond, 4096)
+	}
+}
+
+// TestCountsSurviveShardHandleLoss: the GC empties the pool of shard handles, so later
+// requests take other shards; every count must still be there, summed at scrape.
+func TestCountsSurviveShardHandleLoss(t *testing.T) {
+	m, reg := newTest(t, DefaultConfig())
+	ri := &RequestInfo{Domain: "a", CacheStatus: "hit", Status: 200, BytesSent: 3, Duration: time.Millisecond}
+	const rounds, each = 5, 100
+	for range rounds {
+		for range each {
+			m.Request(ri)
+		}
+		runtime.GC() // twice: the pool's victim cache survives one GC
+		runtime.GC()
+	}
+	if n := m.reqStats.next.Load(); n < rounds {
+		t.Fatalf("%d shard handles made, want one per emptied pool (%d)", n, rounds)
+	}
+	if got := gatheredSum(t, reg, "pixcdn_requests_total"); got != rounds*each {
+		t.Fatalf("requests_total = %v, want %d", got, rounds*each)
+	}
+	if got := gatheredSum(t, reg, "pixcdn_response_bytes_total"); got != 3*rounds*each {
+		t.Fatalf("response_bytes_total = %v, want %d", got, 3*rounds*each)
 	}
 }

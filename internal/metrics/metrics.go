@@ -60,10 +60,8 @@ func (c Config) Validate() error {
 // Metrics records what the edge does. All methods are safe for concurrent use; Request,
 // OriginRequest and Coalesced allocate nothing once a domain or origin has been seen.
 type Metrics struct {
-	requests      *prometheus.CounterVec
-	responseBytes *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
-	coalesced     *prometheus.CounterVec
+	reqStats  *requestStats // requests, response bytes and duration, by domain
+	coalesced *prometheus.CounterVec
 
 	originRequests *prometheus.CounterVec
 	originDuration *prometheus.HistogramVec
@@ -101,10 +99,11 @@ func NewWithConfig(reg prometheus.Registerer, cfg Config) (*Metrics, error) {
 		return nil, err
 	}
 	m := newVecs(cfg)
+	m.reqStats = newRequestStats(slices.Clone(cfg.DurationBuckets))
 	m.domains = newSeriesCache(cfg.MaxDomains, m.newDomainSeries)
 	m.origins = newSeriesCache(cfg.MaxOrigins, m.newOriginSeries)
 	m.scrape = newScrapeCollector()
-	for _, c := range []prometheus.Collector{m.requests, m.responseBytes, m.duration, m.coalesced,
+	for _, c := range []prometheus.Collector{requestCollector{m}, m.coalesced,
 		m.originRequests, m.originDuration, m.originBytes, m.purges, m.scrape} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -122,12 +121,6 @@ func newVecs(cfg Config) *Metrics {
 			Buckets: slices.Clone(buckets)}, labels)
 	}
 	return &Metrics{
-		requests: counter("requests_total",
-			"Requests answered, by configured domain, cache class and status class.", "domain", "cache", "code_class"),
-		responseBytes: counter("response_bytes_total",
-			"Response body bytes sent, by configured domain and cache class.", "domain", "cache"),
-		duration: histogram("request_duration_seconds",
-			"Time from request start to the last body byte written.", cfg.DurationBuckets, "domain", "cache"),
 		coalesced: counter("coalesced_waiters_total",
 			"Requests that waited on another request's origin fill instead of contacting the origin.", "domain"),
 		originRequests: counter("origin_requests_total",

@@ -42,14 +42,11 @@ func codeIndex(status int) int {
 	return status/100 - 1
 }
 
-// domainSeries holds one domain's children, each resolved on first use so that only
-// combinations that happen become series.
+// domainSeries holds one domain's request counts (sharded, see requestStats) and its
+// coalesced counter, resolved on first use.
 type domainSeries struct {
-	m         *Metrics
 	name      string
-	requests  [nCache][nCode]atomic.Pointer[counterCell]
-	bytes     [nCache]atomic.Pointer[counterCell]
-	duration  [nCache]atomic.Pointer[observerCell]
+	shards    []*requestCells
 	coalesced atomic.Pointer[counterCell]
 }
 
@@ -57,7 +54,7 @@ type counterCell struct{ prometheus.Counter }
 type observerCell struct{ prometheus.Observer }
 
 func (m *Metrics) newDomainSeries(name string) *domainSeries {
-	return &domainSeries{m: m, name: name}
+	return &domainSeries{name: name, shards: m.reqStats.newShards()}
 }
 
 // labelValues carries up to three label values by value, so that the fast path below neither
@@ -100,16 +97,11 @@ func resolveObserver(cell *atomic.Pointer[observerCell], vec *prometheus.Histogr
 }
 
 // Request records one finished request: pixcdn_requests_total, pixcdn_response_bytes_total and
-// pixcdn_request_duration_seconds. It allocates nothing once the domain and the (cache, status
-// class) pair have been seen, and does not keep ri.
+// pixcdn_request_duration_seconds. It allocates nothing once the domain has been seen, writes
+// only words of its CPU's shard, and does not keep ri.
 func (m *Metrics) Request(ri *RequestInfo) {
 	d := m.domains.get(ri.Domain)
-	ci := cacheIndex(ri.CacheStatus)
-	cache := cacheLabels[ci]
-	ki := codeIndex(ri.Status)
-	counter(&d.requests[ci][ki], m.requests, labels3(d.name, cache, codeLabels[ki])).Inc()
-	counter(&d.bytes[ci], m.responseBytes, labels2(d.name, cache)).Add(float64(ri.BytesSent))
-	observer(&d.duration[ci], m.duration, labels2(d.name, cache)).Observe(ri.Duration.Seconds())
+	m.reqStats.add(d.shards, cacheIndex(ri.CacheStatus), codeIndex(ri.Status), ri.BytesSent, ri.Duration)
 }
 
 // Coalesced records one request that waited on another's fill (pixcdn_coalesced_waiters_total).
@@ -138,10 +130,7 @@ func (m *Metrics) RetainDomains(names []string) {
 		keep[n] = true
 	}
 	for _, d := range m.domains.remove(func(n string) bool { return keep[n] }) {
-		l := prometheus.Labels{"domain": d}
-		m.requests.DeletePartialMatch(l)
-		m.responseBytes.DeletePartialMatch(l)
-		m.duration.DeletePartialMatch(l)
-		m.coalesced.DeletePartialMatch(l)
+		// The request series go with the domain's entry: the collector reads the map.
+		m.coalesced.DeletePartialMatch(prometheus.Labels{"domain": d})
 	}
 }
