@@ -20,7 +20,9 @@
 # BENCH_PIXCDN_GOMAXPROCS (cores pixcdn may use; default all),
 # BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
 # BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000), BENCH_OPS_PURGE_ROUNDS (1),
-# BENCH_OPS_RELOAD_ROUNDS (1), BENCH_OPS_PARTS (which parts
+# BENCH_OPS_RELOAD_ROUNDS (1), BENCH_OPS_PACED_CONNS and BENCH_OPS_PACED_DURATION (paced wrk of
+# the log part's CPU per request: connections, 24, and length of each of 2 x BENCH_ROUNDS runs per
+# edge, 8s), BENCH_OPS_PARTS (which parts
 # of ops run, log,purge,reload: rerun a disturbed one alone),
 # BENCH_ACCESS_PARTS (hit,flood,spoof), BENCH_ACCESS_SPOOF_N (requests with distinct keys, 1000000),
 # BENCH_ACCESS_SPOOF_KEYS (the rate_limit_keys settings tried, "100000 1000000"),
@@ -643,6 +645,7 @@ ops_log_cost() {
 		PIXCDN_PID=$on_pid HIT_TSV=log.tsv wrk_round 1k pixcdn-log-on "$on_url" $r
 		PIXCDN_PID=$off_pid HIT_TSV=log.tsv wrk_round 1k pixcdn-log-off "$off_url" $r
 	done
+	ops_paced_cpu "$on_pid" "$on_url" "$off_pid" "$off_url" >"$WORK/paced.md"
 	local requests dropped wrk_on lines on off ratio
 	requests=$(metric "$on_admin" pixcdn_requests_total)
 	dropped=$(metric "$on_admin" pixcdn_access_log_dropped_lines_total)
@@ -680,6 +683,8 @@ ops_log_cost() {
 		echo
 		ops_clean_ratio "$WORK/log.tsv"
 		echo
+		cat "$WORK/paced.md"
+		echo
 		echo "Access log of the 'on' edge after its shutdown (drained): $lines lines; pixcdn_requests_total $requests; pixcdn_access_log_dropped_lines_total $dropped; lines + dropped - requests = $((lines + dropped - requests)). wrk completed $wrk_on requests in the measured rounds and $wrk_perf_on in the perf run (plus 3 warm-up requests; wrk does not count requests still in flight when it stops)."
 		echo
 		if [ -n "$perf_off" ]; then
@@ -696,6 +701,53 @@ ops_log_cost() {
 	echo "Load average after: $(loadavg)." | out
 	echo | out
 	PIXCDN_PID=$off_pid PIXCDN=$off_url ADMIN=$off_admin OPS_CFG="$WORK/ops-off.yaml"
+}
+
+# ops_paced_cpu ON_PID ON_URL OFF_PID OFF_URL: server CPU per request of each edge at a bounded
+# rate (wrk -t1 -c$BENCH_OPS_PACED_CONNS with bench/wrk/paced.lua: each connection waits 1 ms
+# after each answer, so about 1000 requests/s per connection, far below saturation), rounds
+# alternating on/off. CPU per request at a fixed rate moves far less with other load on the
+# machine than throughput at saturation does.
+ops_paced_cpu() {
+	local on_pid=$1 on_url=$2 off_pid=$3 off_url=$4 conns=${BENCH_OPS_PACED_CONNS:-24} r tsv=$WORK/paced.tsv
+	PACED_DURATION=${BENCH_OPS_PACED_DURATION:-8s}
+	: >"$tsv"
+	for ((r = 1; r <= ROUNDS * 2; r++)); do
+		if ((r % 2)); then
+			ops_paced_round on "$on_pid" "$on_url" "$conns" "$r" >>"$tsv"
+			ops_paced_round off "$off_pid" "$off_url" "$conns" "$r" >>"$tsv"
+		else
+			ops_paced_round off "$off_pid" "$off_url" "$conns" "$r" >>"$tsv"
+			ops_paced_round on "$on_pid" "$on_url" "$conns" "$r" >>"$tsv"
+		fi
+	done
+	local on off
+	on=$(awk -F'\t' '$1 == "on" { print $4 }' "$tsv" | median)
+	off=$(awk -F'\t' '$1 == "off" { print $4 }' "$tsv" | median)
+	echo "Paced CPU per request (wrk -t1 -c$conns -d$PACED_DURATION -s paced.lua, $((ROUNDS * 2)) rounds per edge alternating; server CPU µs per request, other CPU %):"
+	echo
+	echo "| edge | round | req/s | server CPU µs/req | other CPU % |"
+	echo "|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| log %s | %s | %.0f | %s | %s |\n", $1, $2, $3, $4, $5 }' "$tsv"
+	echo
+	echo "Median server CPU per request at a paced rate: log on $on µs, log off $off µs: **$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%+.1f", (a / b - 1) * 100 }') %**."
+}
+
+# ops_paced_round NAME PID URL CONNS ROUND: one paced wrk run; prints NAME ROUND req/s CPU-µs/req other-CPU-%.
+ops_paced_round() {
+	local name=$1 pid=$2 url=$3 conns=$4 round=$5 raw="$RAW/wrk-paced-$1-$5.txt" b0 t0 b1 t1 s0 s1 res wrk_s
+	read -r b0 t0 < <(cpu_jiffies)
+	s0=$(proc_jiffies "$pid")
+	local TIMEFORMAT='%U %S'
+	{ time timeout 120 wrk -t1 -c"$conns" -d"$PACED_DURATION" -s "$BENCH/wrk/paced.lua" "$url/obj/1k" >"$raw" 2>&1; } 2>"$WORK/wrk.time" ||
+		die "wrk failed: $(cat "$raw")"
+	s1=$(proc_jiffies "$pid")
+	read -r b1 t1 < <(cpu_jiffies)
+	res=$(grep '^RESULT ' "$raw") || die "no RESULT line in $raw"
+	eval "local ${res#RESULT }"
+	wrk_s=$(awk '{ print $1 + $2 }' "$WORK/wrk.time")
+	awk -v n="$name" -v r="$round" -v rps="$rps" -v q="$requests" -v s=$((s1 - s0)) -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v w="$wrk_s" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { o = (b - s - w * hz) / t * 100; printf "%s\t%s\t%.0f\t%.2f\t%.0f\n", n, r, rps, s / hz * 1e6 / q, (o < 0 ? 0 : o) }'
 }
 
 # ops_clean_ratio TSV: the on/off ratio over the undisturbed rounds only (other CPU ≤ 5 %), and
@@ -1250,7 +1302,7 @@ img_wrk() {
 	res=$(grep '^RESULT ' "$raw") || die "no RESULT line in $raw"
 	eval "local ${res#RESULT }"
 	local cpu_ms
-	cpu_ms=$(awk -v s=$((s1 - s0)) -v n="$c200" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.3f", s / hz * 1000 / n; else print "-" }')
+	cpu_ms=$(awk -v s=$((s1 - s0)) -v n="$c200" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.4f", s / hz * 1000 / n; else print "-" }')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$p50_us" "$p99_us" "$errors" "$status_errors" \
 		"$c200" "$cpu_ms" "$((o1 - o0))" "$other" "${c503:--}/${cother:--}${last_other:+ (last $last_other)}" >>"$tsv"
 	echo "  $label: $rps req/s, p50 ${p50_us}us, p99 ${p99_us}us, errors $errors/$status_errors, 200s $c200, ${cpu_ms} CPU-ms per 200, origin +$((o1 - o0)), other CPU ${other}%" >&2
@@ -1455,16 +1507,19 @@ img_bytes() {
 	{
 		echo "### 7.4 Output bytes and quality of the defaults"
 		echo
-		echo "Source photo.jpg $(img_dims "$IMG_DIR/photo.jpg"), $(stat -c %s "$IMG_DIR/photo.jpg") bytes (JPEG q90). No quality in the URLs: the pipeline's defaults. Reference for SSIM: the source decoded (full) or \`vips thumbnail photo.jpg ref.png 1000\`; every output decoded to PNG with \`vips copy\`; SSIM by \`bench/cmd/imgssim\` (Gaussian 11x11, mean of R, G, B; Debian's ImageMagick 6 has no SSIM metric and libjxl-tools 0.7 ships no butteraugli or ssimulacra2), PSNR by ImageMagick \`compare -metric PSNR\`."
+		echo "Source photo.jpg $(img_dims "$IMG_DIR/photo.jpg"), $(stat -c %s "$IMG_DIR/photo.jpg") bytes (JPEG q90). No quality in the URLs (the pipeline's defaults) except the last row of each size, JPEG q90, a yardstick: the source's grain is what lossy coding removes first, so absolute SSIM values are lower than on smooth photos. Reference for SSIM: the source decoded (full) or \`vips thumbnail photo.jpg ref.png 1000\`; every output decoded to PNG with \`vips copy\`; SSIM by \`bench/cmd/imgssim\` (Gaussian 11x11, mean of R, G, B; Debian's ImageMagick 6 has no SSIM metric and libjxl-tools 0.7 ships no butteraugli or ssimulacra2), PSNR by ImageMagick \`compare -metric PSNR\`."
 		echo
 		echo "| size | query | type | dims | bytes | vs source JPEG | vs default JPEG | SSIM | PSNR dB |"
 		echo "|---|---|---|---|---|---|---|---|---|"
 	} | out
 	for size in full 1000; do
-		local jpeg_bytes=""
-		for fm in jpg webp avif; do
+		local jpeg_bytes="" fq
+		# The defaults, then JPEG q90 (the source's quality) as a yardstick for SSIM on this grain.
+		for fq in jpg webp avif jpg-q90; do
+			fm=${fq%-*}
 			q="fm=$fm"
-			[ $size = full ] || q="w=1000&fm=$fm"
+			[ "$fq" = jpg-q90 ] && q="fm=jpg&q=90"
+			[ $size = full ] || q="w=1000&$q"
 			got=$(img_fetch "$PIXCDN/files/photo.jpg?$q" "$dir/out.$fm")
 			read -r st ct cs <<<"$got"
 			[ "$st" = 200 ] || die "bytes: $q answered $got"

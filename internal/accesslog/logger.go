@@ -134,7 +134,8 @@ func newBuffer() *buffer { return &buffer{b: make([]byte, 0, writeBufferSize+wri
 
 // Log formats ri into the shared buffer. It never blocks on I/O: when BufferLines lines are
 // already waiting for the writer, or the logger is closed, the line is dropped and counted.
-// It does not keep ri. A Log racing with Close may lose its line without counting it.
+// It does not keep ri. A Log racing with Close is either written or dropped and counted: Close
+// takes the last buffer and retires it under the same lock.
 func (l *Logger) Log(ri *metrics.RequestInfo) {
 	if l.closed.Load() {
 		l.dropped.Add(1)
