@@ -58,8 +58,9 @@ type buffer struct {
 	lines int
 }
 
-// maxFreeBuffers keeps a burst that allocated many buffers from pinning them all.
-const maxFreeBuffers = 4
+// maxFreeBuffers keeps a burst that allocated many buffers from pinning them all, while
+// keeping enough (1.25 MB) that a writer a few buffers behind does not make Log allocate.
+const maxFreeBuffers = 16
 
 // clock is what the writer needs of time, injected so tests decide when flushes happen.
 type clock struct {
