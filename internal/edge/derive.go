@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,16 +125,9 @@ type makeFunc func(ctx context.Context) (made, error)
 // serveMade makes the variant at key (or waits for the request already making it) and
 // answers from it. fwd and detail go to Cache-Status.
 func (s *Server) serveMade(w http.ResponseWriter, r *http.Request, key, fwd, detail string, mk makeFunc) {
-	f, leader := s.flights.join(key)
-	if leader {
-		s.flights.finish(key, f, s.make(context.WithoutCancel(r.Context()), key, mk))
-	} else {
-		s.stats.Coalesced.Add(1)
-		select {
-		case <-f.done:
-		case <-r.Context().Done():
-			return
-		}
+	f, leader := s.awaitMade(r, key, mk)
+	if f == nil {
+		return // the client went away
 	}
 	res := f.res
 	cs := httpcache.Status{Fwd: fwd, Stored: res.stored, Collapsed: !leader, Detail: detail}
@@ -154,11 +148,44 @@ func (s *Server) serveMade(w http.ResponseWriter, r *http.Request, key, fwd, det
 	s.serveResult(w, r, res, cs, leader)
 }
 
+// awaitMade leads or joins the making of the variant at key and returns its finished flight
+// (nil when r's client went away first). The work stops when every client that wanted it
+// is gone (errAbandoned); a client that joined just then does the work itself.
+func (s *Server) awaitMade(r *http.Request, key string, mk makeFunc) (*flight, bool) {
+	for attempt := 0; ; attempt++ {
+		f, leader := s.flights.joinMade(key, r)
+		if leader {
+			stop := context.AfterFunc(r.Context(), f.leave)
+			res := s.make(f.ctx, key, mk)
+			if stop() {
+				f.leave()
+			}
+			f.abandon(nil)
+			s.flights.finish(key, f, res)
+			return f, true
+		}
+		s.stats.Coalesced.Add(1)
+		select {
+		case <-f.done:
+			f.leave()
+		case <-r.Context().Done():
+			f.leave()
+			return nil, false
+		}
+		if !errors.Is(f.res.err, errAbandoned) || attempt > 0 {
+			return f, false
+		}
+	}
+}
+
 // make runs mk and stores what it made when it may be stored.
 func (s *Server) make(ctx context.Context, key string, mk makeFunc) *fillResult {
 	res := &fillResult{size: -1}
 	v, err := mk(ctx)
 	if err != nil {
+		if context.Cause(ctx) == errAbandoned {
+			err = errAbandoned
+		}
 		res.err = err
 		return res
 	}

@@ -35,6 +35,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusServiceUnavailable, "image-timeout"
 	case errors.Is(err, imageproc.ErrBusy):
 		return http.StatusServiceUnavailable, "image-queue-full"
+	case errors.Is(err, errAbandoned):
+		return http.StatusServiceUnavailable, "abandoned"
 	}
 	switch origin.KindOf(err) {
 	case origin.KindTimeout:

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/compress"
@@ -29,6 +30,12 @@ type flights struct {
 type flight struct {
 	done chan struct{}
 	res  *fillResult // set before done is closed
+
+	// For a made variant (joinMade): the clients still waiting for it, and how to stop the
+	// work when none is left.
+	interested atomic.Int32
+	ctx        context.Context
+	abandon    context.CancelCauseFunc
 }
 
 func (fs *flights) join(key string) (f *flight, leader bool) {
@@ -49,6 +56,39 @@ func (fs *flights) join(key string) (f *flight, leader bool) {
 // forgotten take the same result at once. It is forgotten when the object is in the store:
 // now, or for a body still streaming into the store, by the copy when it ends (else late
 // arrivals would miss and fetch the object again).
+// joinMade is join for work the edge does itself (a variant made from a cached source). The
+// work runs under f.ctx: detached from any one client, since others may wait on it, but
+// ended with errAbandoned once every client that wanted it has gone, so that abandoned work
+// does not keep a worker or a queue place.
+func (fs *flights) joinMade(key string, r *http.Request) (f *flight, leader bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f = fs.m[key]; f != nil {
+		if f.abandon != nil {
+			f.interested.Add(1)
+		}
+		return f, false
+	}
+	if fs.m == nil {
+		fs.m = make(map[string]*flight)
+	}
+	f = &flight{done: make(chan struct{})}
+	f.ctx, f.abandon = context.WithCancelCause(context.WithoutCancel(r.Context()))
+	f.interested.Store(1)
+	fs.m[key] = f
+	return f, true
+}
+
+// leave notes that one client of a made variant is gone.
+func (f *flight) leave() {
+	if f.abandon != nil && f.interested.Add(-1) == 0 {
+		f.abandon(errAbandoned)
+	}
+}
+
+// errAbandoned ends work every client gave up on.
+var errAbandoned = errors.New("every client that asked went away")
+
 func (fs *flights) finish(key string, f *flight, res *fillResult) {
 	f.res = res
 	close(f.done)

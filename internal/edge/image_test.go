@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"image"
 	"image/color"
@@ -374,5 +375,75 @@ func TestImageStaleWhileRevalidate(t *testing.T) {
 	}
 	if made := hs.edge.stats.ImagesMade.Load(); made != 1 {
 		t.Fatalf("images made %d; the unchanged source's variant is reused", made)
+	}
+}
+
+// The stdlib listener cancels a request's context when its client disconnects (the native
+// h1 listener notices only when it writes).
+func TestImageAbandonedJobLeavesTheQueue(t *testing.T) {
+	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n", http1: "stdlib"})
+	hs.get("/photo.jpg") // the source is cached
+	release, err := hs.edge.images.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+hs.edge.Addr()+"/photo.jpg?w=50", nil)
+	req.Host = "example.com"
+	gone := make(chan error, 1)
+	go func() {
+		resp, err := hs.client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		gone <- err
+	}()
+	waitFor(t, "the job to queue", func() bool { _, waiting := hs.edge.images.Stats(); return waiting == 1 })
+	cancel() // the only client interested disconnects
+	<-gone
+	waitFor(t, "the abandoned job to leave the queue", func() bool { _, waiting := hs.edge.images.Stats(); return waiting == 0 })
+	queued := make(chan result, 1)
+	go func() { queued <- hs.get("/photo.jpg?w=60") }()
+	waitFor(t, "the next job to queue", func() bool { _, waiting := hs.edge.images.Stats(); return waiting == 1 })
+	release()
+	if r := <-queued; r.StatusCode != 200 {
+		t.Fatalf("the next request: %d %q", r.StatusCode, r.body)
+	}
+	if made := hs.edge.stats.ImagesMade.Load(); made != 1 {
+		t.Fatalf("images made %d; the abandoned one must not have run", made)
+	}
+	if r := hs.get("/photo.jpg?w=50"); r.StatusCode != 200 || strings.Contains(r.cacheStatus(), "; hit") {
+		t.Fatalf("the abandoned variant, asked again: %d %q", r.StatusCode, r.cacheStatus())
+	}
+}
+
+func TestImageJobOutlivesItsFirstClientWhileOthersWait(t *testing.T) {
+	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n", http1: "stdlib"})
+	hs.get("/photo.jpg")
+	release, err := hs.edge.images.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+hs.edge.Addr()+"/photo.jpg?w=70", nil)
+	req.Host = "example.com"
+	gone := make(chan struct{})
+	go func() {
+		if resp, err := hs.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+		close(gone)
+	}()
+	waitFor(t, "the first job to queue", func() bool { _, waiting := hs.edge.images.Stats(); return waiting == 1 })
+	second := make(chan result, 1)
+	go func() { second <- hs.get("/photo.jpg?w=70") }()
+	waitFor(t, "the second client to join", func() bool { return hs.edge.stats.Coalesced.Load() >= 1 })
+	cancel()
+	<-gone
+	release()
+	r := <-second
+	expect(t, r, 200, "", "collapsed")
+	if made := hs.edge.stats.ImagesMade.Load(); made != 1 {
+		t.Fatalf("images made %d, want 1", made)
 	}
 }
