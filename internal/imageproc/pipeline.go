@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
+	"time"
 
 	"github.com/pixcdn/pixcdn/internal/imageproc/vips"
 )
@@ -44,6 +46,7 @@ func Process(ctx context.Context, src []byte, spec Spec, lim Limits, fetch func(
 	defer func() {
 		stop()
 		j.close()
+		releaseMemory()
 	}()
 	for _, st := range steps {
 		if err := ctx.Err(); err != nil {
@@ -57,6 +60,23 @@ func Process(ctx context.Context, src []byte, spec Spec, lim Limits, fetch func(
 		}
 	}
 	return j.result, nil
+}
+
+// trimEvery bounds how often finished jobs hand freed C memory back to the system: often
+// enough that RSS follows the load down, rarely enough that the trim's walk of the heap is
+// noise next to the jobs themselves.
+const trimEvery = 5 * time.Second
+
+var lastTrim atomic.Int64 // unix nanoseconds
+
+// releaseMemory trims the C heap when the last trim is trimEvery old (one caller does it).
+func releaseMemory() {
+	now := time.Now().UnixNano()
+	last := lastTrim.Load()
+	if now-last < int64(trimEvery) || !lastTrim.CompareAndSwap(last, now) {
+		return
+	}
+	vips.ReleaseMemory()
 }
 
 // job is one Process call's state, passed from step to step.

@@ -1,6 +1,7 @@
 // px.c: coarse libvips helpers for package vips. Every function that makes
 // an image returns 0 and sets *out, or -1 with the reason in libvips' error
 // buffer; inputs are never unreferenced here (the Go side owns them).
+#include <malloc.h>
 #include <string.h>
 #include "px.h"
 #include "_cgo_export.h"
@@ -10,6 +11,10 @@ static void px_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, 
 }
 
 int px_init(int concurrency) {
+	// glibc gives each thread that allocates its own arena; libvips' worker threads
+	// then leave freed pixel buffers spread over many arenas, and RSS creeps up under a
+	// long mixed load. Two arenas keep it bounded (imgproxy recommends the same).
+	mallopt(M_ARENA_MAX, 2);
 	if (VIPS_INIT("pixcdn"))
 		return -1;
 	// Our own cache holds outputs; libvips' operation cache would only grow.
@@ -32,6 +37,8 @@ int px_init(int concurrency) {
 }
 
 size_t px_tracked_mem(void) { return vips_tracked_get_mem(); }
+
+int px_trim(void) { return malloc_trim(0); }
 
 char *px_error(void) { return vips_error_buffer_copy(); }
 

@@ -22,6 +22,7 @@ typedef struct {
 
 int px_init(int concurrency);
 size_t px_tracked_mem(void);
+int px_trim(void);
 char *px_error(void);
 
 int px_probe(const void *buf, size_t len, px_header *h);

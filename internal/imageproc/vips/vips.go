@@ -83,6 +83,15 @@ func TrackedMem() int64 {
 	return int64(C.px_tracked_mem())
 }
 
+// ReleaseMemory hands memory that freed image buffers left in the C heap back to the
+// operating system (malloc_trim). Cheap when there is little to give back; the pipeline
+// calls it when image work pauses.
+func ReleaseMemory() {
+	if start() == nil {
+		C.px_trim()
+	}
+}
+
 //export pxGoLog
 func pxGoLog(domain *C.char, level C.int, msg *C.char) {
 	if l := logger.Load(); l != nil {

@@ -113,7 +113,7 @@ func TestCancelStopsEvaluation(t *testing.T) {
 	if !errors.Is(err, ErrCancelled) {
 		t.Fatalf("err = %v after %v, want ErrCancelled", err, time.Since(start))
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 20*time.Second { // a loose guard: uncancelled, this runs for minutes
 		t.Fatalf("cancel took %v", d)
 	}
 	t.Logf("stopped after %v", time.Since(start))
