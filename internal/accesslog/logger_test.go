@@ -412,7 +412,7 @@ func TestConcurrentLogCountsEveryLine(t *testing.T) {
 }
 
 // TestFullBufferIsWrittenWithoutWaitingForTheFlush: a front buffer that reaches 64 KB is
-// handed to the writer at once, without a tick, and written in one call.
+// handed to the writer at once, without a tick, and written with one call per buffer.
 func TestFullBufferIsWrittenWithoutWaitingForTheFlush(t *testing.T) {
 	fc := newFakeClock() // never ticks in this test
 	rec := &recorder{wrote: make(chan struct{}, 100)}
@@ -430,8 +430,9 @@ func TestFullBufferIsWrittenWithoutWaitingForTheFlush(t *testing.T) {
 		break
 	}
 	writes, data := rec.snapshot()
-	if writes != 1 || len(data) < writeBufferSize || strings.Count(data, "\n") > n {
-		t.Fatalf("after %d lines: %d writes of %d bytes; want 1 write of at least %d", n, writes, len(data), writeBufferSize)
+	// The writer may have written a second full buffer before the loop saw the first write.
+	if writes < 1 || len(data) < writes*writeBufferSize || strings.Count(data, "\n") > n {
+		t.Fatalf("after %d lines: %d writes of %d bytes in all; want writes of at least %d bytes each", n, writes, len(data), writeBufferSize)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
