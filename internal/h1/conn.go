@@ -43,6 +43,7 @@ var connPool = sync.Pool{New: func() any {
 	c.head.header = make(http.Header, 16)
 	c.resp.header = make(http.Header, 8)
 	c.req = new(http.Request)
+	c.stopFn = c.endWatch // bound once: WatchDisconnect returns it without allocating
 	return c
 }}
 
@@ -69,6 +70,9 @@ type conn struct {
 	readDeadlineSet  bool
 	deadlinesTouched bool
 	linger           bool // close with lingerClose
+
+	watch  watch  // opt-in disconnect watch; see response.WatchDisconnect
+	stopFn func() // c.endWatch
 }
 
 func getConn(s *Server, nc net.Conn, parent context.Context) *conn {
@@ -82,6 +86,7 @@ func getConn(s *Server, nc net.Conn, parent context.Context) *conn {
 	c.base = (&http.Request{}).WithContext(ctx)
 	c.state.Store(stateIdle)
 	c.readDeadlineSet, c.deadlinesTouched, c.linger = false, false, false
+	c.watch.gotByte, c.watch.lost = false, false
 	return c
 }
 
@@ -105,12 +110,27 @@ func (c *conn) recycle() {
 type connReader struct{ c *conn }
 
 func (r connReader) Read(p []byte) (int, error) {
+	if w := &r.c.watch; w.active || w.gotByte {
+		return r.c.readWatched(p)
+	}
 	if len(r.c.out.buf) > 0 {
 		if err := r.c.out.flush(); err != nil {
 			return 0, err
 		}
 	}
 	return r.c.nc.Read(p)
+}
+
+// readWatched ends a watch still running (a read now would race with it)
+// and returns the byte it read, if any, before reading on.
+func (c *conn) readWatched(p []byte) (int, error) {
+	c.endWatch()
+	if !c.watch.gotByte || len(p) == 0 {
+		return connReader{c}.Read(p)
+	}
+	c.watch.gotByte = false
+	p[0] = c.watch.buf[0]
+	return 1, nil
 }
 
 func (c *conn) serve() {
@@ -142,7 +162,9 @@ func (c *conn) serve() {
 // whether the connection may carry another request.
 func (c *conn) serveRequest() bool {
 	c.setRequestDeadlines()
-	if !c.runHandler() {
+	ok := c.runHandler()
+	c.endWatch() // one the handler forgot
+	if !ok {
 		return false
 	}
 	c.resp.finish()
@@ -184,6 +206,7 @@ func (c *conn) recoverPanic(v any) {
 }
 
 func (c *conn) close() {
+	c.endWatch() // the handler may have left by runtime.Goexit
 	if c.linger {
 		c.lingerClose()
 	} else {

@@ -28,8 +28,9 @@ type Server struct {
 	MaxHeaderBytes    int           // request line plus header; 0 means DefaultMaxHeaderBytes; beyond: 431 (414 within the request line) and close
 	ErrorLog          *slog.Logger  // handler panics, accept errors; nil means slog.Default()
 
-	clock func() time.Time // Date header source; nil means time.Now (tests inject one)
-	date  dateCache
+	clock      func() time.Time         // Date header source; nil means time.Now (tests inject one)
+	onWatchEnd func(gotByte, lost bool) // tests: called by a disconnect watch's reader as it ends
+	date       dateCache
 
 	shutting  atomic.Bool // Shutdown or Close was called
 	mu        sync.Mutex
