@@ -84,3 +84,16 @@ func readResponse(br *bufio.Reader) error {
 	_, err := br.Discard(n)
 	return err
 }
+
+// BenchmarkServeWatched is BenchmarkServeKeepAlive/h1 with a handler that
+// watches for a disconnect around its work (WatchDisconnect, then stop):
+// the price of the opt-in, paid only by handlers about to wait long.
+func BenchmarkServeWatched(b *testing.B) {
+	inner := objectHandler(1024)
+	addr := startServer(b, &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stop := WatchDisconnect(w)
+		inner.ServeHTTP(w, r)
+		stop()
+	})})
+	benchKeepAlive(b, addr)
+}

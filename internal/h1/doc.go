@@ -4,7 +4,9 @@
 //
 //   - one goroutine per connection and no background read goroutine: a
 //     client that disconnects while a handler runs is noticed only when the
-//     server next reads or writes;
+//     server next reads or writes, unless the handler opts in with
+//     WatchDisconnect (a handler about to wait long, e.g. for an image
+//     worker, pays for one background read; the others pay nothing);
 //   - the *http.Request, its Header map, its url.URL, the request body and
 //     the ResponseWriter are reused across the requests of a connection, and
 //     a connection's buffers are pooled between connections;
@@ -24,9 +26,11 @@
 // and may be kept.
 //
 // r.Context() belongs to the connection, not the request: it is cancelled
-// when the connection ends (after the last handler returned) or when the
-// server is closed, never while a handler runs otherwise, and it carries
-// http.LocalAddrContextKey (not http.ServerContextKey).
+// when the connection ends (after the last handler returned), when the
+// server is closed, or, while a handler watches with WatchDisconnect, when
+// the client closes or resets the connection; never otherwise while a
+// handler runs. It carries http.LocalAddrContextKey (not
+// http.ServerContextKey).
 //
 // Differences from net/http a handler may notice: header changes made after
 // WriteHeader and before the first Write are still sent; Content-Type is
