@@ -9,6 +9,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/pixcdn/pixcdn/internal/h1"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 	"github.com/pixcdn/pixcdn/internal/store"
 )
@@ -125,7 +126,9 @@ type makeFunc func(ctx context.Context) (made, error)
 // serveMade makes the variant at key (or waits for the request already making it) and
 // answers from it. fwd and detail go to Cache-Status.
 func (s *Server) serveMade(w http.ResponseWriter, r *http.Request, key, fwd, detail string, mk makeFunc) {
+	stop := h1.WatchDisconnect(w) // the native listener notices a client that leaves while we wait
 	f, leader := s.awaitMade(r, key, mk)
+	stop()
 	if f == nil {
 		return // the client went away
 	}

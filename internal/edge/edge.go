@@ -59,6 +59,7 @@ type Server struct {
 	accessLog   RequestLogger
 	trusted     *access.IPSet      // proxies whose X-Forwarded-For names the client
 	images      *imageproc.Limiter // bounds the image jobs of all domains
+	realClock   bool               // now is time.Now: a recorder's start time may stand in for it
 
 	listeners
 }
@@ -97,7 +98,8 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	if opt.Now == nil {
+	realClock := opt.Now == nil
+	if realClock {
 		opt.Now = time.Now
 	}
 	s := &Server{
@@ -115,6 +117,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		memo:        newMetaMemo(int64(cfg.Cache.MemorySize)),
 		metrics:     opt.Metrics,
 		accessLog:   opt.AccessLog,
+		realClock:   realClock,
 		images:      imageproc.NewLimiter(cfg.Images.Workers, cfg.Images.Queue),
 	}
 	rt, err := buildRoutes(cfg, opt.Origins, opt.Now)

@@ -378,10 +378,14 @@ func TestImageStaleWhileRevalidate(t *testing.T) {
 	}
 }
 
-// The stdlib listener cancels a request's context when its client disconnects (the native
-// h1 listener notices only when it writes).
 func TestImageAbandonedJobLeavesTheQueue(t *testing.T) {
-	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n", http1: "stdlib"})
+	for _, engine := range []string{"native", "stdlib"} {
+		t.Run(engine, func(t *testing.T) { testImageAbandonedJob(t, engine) })
+	}
+}
+
+func testImageAbandonedJob(t *testing.T, engine string) {
+	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n", http1: engine})
 	hs.get("/photo.jpg") // the source is cached
 	release, err := hs.edge.images.Acquire(t.Context())
 	if err != nil {
@@ -418,7 +422,7 @@ func TestImageAbandonedJobLeavesTheQueue(t *testing.T) {
 }
 
 func TestImageJobOutlivesItsFirstClientWhileOthersWait(t *testing.T) {
-	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n", http1: "stdlib"})
+	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n"})
 	hs.get("/photo.jpg")
 	release, err := hs.edge.images.Acquire(t.Context())
 	if err != nil {

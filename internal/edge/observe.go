@@ -30,7 +30,8 @@ type recorder struct {
 	status     int
 	bytes      int64
 	originTime time.Duration
-	domain     string // the configured domain that served it; "" for an unknown host
+	domain     string    // the configured domain that served it; "" for an unknown host
+	start      time.Time // when the request began: also the hit path's "now" (one clock read)
 	ri         metrics.RequestInfo
 
 	ids   idBlock
@@ -96,6 +97,7 @@ func (s *Server) observed(w http.ResponseWriter, r *http.Request) {
 	rec := recorders.Get().(*recorder)
 	rec.ResponseWriter, rec.status, rec.bytes, rec.originTime, rec.domain = w, 0, 0, 0, ""
 	start := time.Now()
+	rec.start = start
 	defer func() {
 		s.report(rec, r, start)
 		rec.ResponseWriter = nil
