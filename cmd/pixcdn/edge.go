@@ -17,6 +17,7 @@ type oneLine struct {
 	origin, listen, cacheDir, admin, adminToken, host  string
 	s3Endpoint, s3Region, s3Access, s3Secret, s3Prefix string
 	s3PathStyle                                        bool
+	noImages, noCompress, autoFormat                   bool // zero values: the config defaults
 }
 
 func cmdEdge(args []string, stdout, stderr io.Writer) int {
@@ -35,9 +36,13 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.s3Access, "s3-access-key", "", "S3 access key (default $AWS_ACCESS_KEY_ID; none: public bucket)")
 	fs.StringVar(&o.s3Secret, "s3-secret-key", "", "S3 secret key (default $AWS_SECRET_ACCESS_KEY)")
 	fs.BoolVar(&o.s3PathStyle, "s3-path-style", false, "S3 path-style addressing (MinIO, versitygw); default with a custom endpoint")
+	images := fs.Bool("images", true, "with -origin: resize and re-encode images from URL parameters (docs/images.md)")
+	fs.BoolVar(&o.autoFormat, "auto-format", false, "with -origin: answer AVIF/WebP by Accept for every transformed image, as auto=format does")
+	compress := fs.Bool("compress", true, "with -origin: br/zstd/gzip for text by Accept-Encoding")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	o.noImages, o.noCompress = !*images, !*compress
 	var (
 		cfg *config.Config
 		err error
@@ -78,6 +83,7 @@ func (o *oneLine) config() (*config.Config, error) {
 		fmt.Fprintf(&b, "cache:\n  dir: %q\n", o.cacheDir)
 	}
 	fmt.Fprintf(&b, "domains:\n  - name: \"*\"\n    origin:\n%s", originYAML)
+	fmt.Fprintf(&b, "    images: {enabled: %t, auto_format: %t}\n    compress: {enabled: %t}\n", !o.noImages, o.autoFormat, !o.noCompress)
 	return config.Parse([]byte(b.String()), "(command line)")
 }
 

@@ -379,3 +379,23 @@ domains:
 		t.Fatalf("edge answered %d %q to %s", resp.StatusCode, body, u.RequestURI())
 	}
 }
+
+func TestOneLineImagesAndCompressionFlags(t *testing.T) {
+	for _, tc := range []struct {
+		o                        oneLine
+		images, compress, format bool
+	}{
+		{oneLine{origin: "http://127.0.0.1:1", listen: "127.0.0.1:0"}, true, true, false},
+		{oneLine{origin: "http://127.0.0.1:1", listen: "127.0.0.1:0", noImages: true, noCompress: true}, false, false, false},
+		{oneLine{origin: "http://127.0.0.1:1", listen: "127.0.0.1:0", autoFormat: true}, true, true, true},
+	} {
+		cfg, err := tc.o.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := cfg.Domains[0]
+		if d.Images.Enabled != tc.images || d.Compress.Enabled != tc.compress || d.Images.AutoFormat != tc.format {
+			t.Errorf("%+v: images %v compress %v auto_format %v", tc.o, d.Images.Enabled, d.Compress.Enabled, d.Images.AutoFormat)
+		}
+	}
+}
