@@ -54,13 +54,28 @@ func (m *meta) compressible() bool {
 	case 2:
 		return false
 	}
-	ok := compress.CompressibleType(m.header.Get("Content-Type"), m.header.Get("Content-Encoding"))
+	// RFC 9110 7.7: an intermediary must not transform a no-transform response, and a content
+	// coding it adds is a transformation.
+	ok := compress.CompressibleType(m.header.Get("Content-Type"), m.header.Get("Content-Encoding")) &&
+		!noTransform(m.header)
 	v := int32(2)
 	if ok {
 		v = 1
 	}
 	m.textual.Store(v)
 	return ok
+}
+
+// noTransform reports whether Cache-Control carries no-transform.
+func noTransform(h http.Header) bool {
+	for _, v := range h["Cache-Control"] {
+		for d := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-transform") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // serveEncoded answers from the enc coding of the stored source src (a hit, fresh or served

@@ -151,13 +151,17 @@ func TestCompressionSkipped(t *testing.T) {
 		case "/photo.jpg":
 			w.Header().Set("Content-Type", "image/jpeg")
 			w.Write([]byte(cssBody))
+		case "/fixed.css": // the origin forbids transformations
+			w.Header().Set("Content-Type", "text/css")
+			w.Header().Set("Cache-Control", "max-age=600, no-transform")
+			w.Write([]byte(cssBody))
 		case "/pre.css": // the origin encoded it already
 			w.Header().Set("Content-Type", "text/css")
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Write(gz.Bytes())
 		}
 	}, harnessOpt{})
-	for _, path := range []string{"/small.css", "/photo.jpg", "/pre.css"} {
+	for _, path := range []string{"/small.css", "/photo.jpg", "/pre.css", "/fixed.css"} {
 		for range 2 {
 			r := hs.get(path, "Accept-Encoding: br, zstd")
 			want := ""
@@ -170,7 +174,7 @@ func TestCompressionSkipped(t *testing.T) {
 			if got := r.Header.Get("Content-Encoding"); got != want {
 				t.Fatalf("%s: Content-Encoding %q, want %q", path, got, want)
 			}
-			if path == "/photo.jpg" && varies(r.Header, "Accept-Encoding") {
+			if (path == "/photo.jpg" || path == "/fixed.css") && varies(r.Header, "Accept-Encoding") {
 				t.Fatalf("%s: Vary: Accept-Encoding on a type never encoded", path)
 			}
 		}

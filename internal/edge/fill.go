@@ -284,7 +284,7 @@ func (s *Server) evaluate(d *domain, req *http.Request, primary string, status i
 		sie:          fr.StaleIfError,
 		header:       h,
 	}
-	if d.compress != nil && compress.CompressibleType(h.Get("Content-Type"), h.Get("Content-Encoding")) {
+	if d.compress != nil && compress.CompressibleType(h.Get("Content-Type"), h.Get("Content-Encoding")) && !noTransform(h) {
 		addVary(h, "Accept-Encoding") // this edge answers with a coding or without, by the request
 	}
 	if fields, star := httpcache.VaryFields(h); !star {
