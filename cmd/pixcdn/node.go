@@ -100,6 +100,7 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 		return n, err
 	}
 	n.metrics.SetOriginHealth(n.edge.OriginHealth)
+	n.metrics.SetImageStats(n.edge.ImageStats)
 	if err = n.edge.Start(); err != nil {
 		return n, fmt.Errorf("listen: %w", err)
 	}

@@ -67,7 +67,16 @@ type Server struct {
 // Stats are counters of what the edge did, read with atomic loads.
 type Stats struct {
 	Requests, Hits, Misses, Stale, Coalesced, OriginFetches, OriginErrors, StoreErrors atomic.Int64
-	ImagesMade                                                                         atomic.Int64 // image variants made (not reused)
+	ImagesMade, ImagesBusy, ImagesFailed                                               atomic.Int64 // image variants made (not reused); refused with a full queue; failed
+}
+
+// ImageStats reports the image pipeline's work for the metrics.
+func (s *Server) ImageStats() metrics.ImageStats {
+	running, waiting := s.images.Stats()
+	return metrics.ImageStats{
+		Running: int64(running), Waiting: int64(waiting), Made: s.stats.ImagesMade.Load(),
+		Busy: s.stats.ImagesBusy.Load(), Failed: s.stats.ImagesFailed.Load(),
+	}
 }
 
 // domain is the runtime form of one configured domain.

@@ -211,7 +211,11 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 	}
 	release, err := s.images.Acquire(ctx)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, imageproc.ErrBusy):
+			s.stats.ImagesBusy.Add(1)
+		case errors.Is(err, context.DeadlineExceeded):
+			s.stats.ImagesFailed.Add(1)
 			err = imageproc.ErrTimeout
 		}
 		return made{}, err
@@ -225,6 +229,9 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 		return s.fetchMark(ctx, src, d, path)
 	})
 	if err != nil {
+		if context.Cause(ctx) != errAbandoned {
+			s.stats.ImagesFailed.Add(1)
+		}
 		return made{}, err
 	}
 	s.stats.ImagesMade.Add(1)

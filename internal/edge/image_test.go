@@ -255,6 +255,9 @@ func TestImageRefusals(t *testing.T) {
 			t.Errorf("%s: %d %q (Cache-Status %q), want %d mentioning %q", tt.url, r.StatusCode, r.body, r.cacheStatus(), tt.status, tt.says)
 		}
 	}
+	if st := hs.edge.ImageStats(); st.Failed != 5 || st.Made != 0 {
+		t.Fatalf("image stats %+v; want 5 failed jobs (415 x2, 422 x3), none made", st)
+	}
 	if r := hs.get("/notes.txt"); r.StatusCode != 200 || r.body != "not an image" {
 		t.Fatalf("a non-image without a transform passes untouched: %d %q", r.StatusCode, r.body)
 	}
@@ -308,6 +311,9 @@ func TestImageQueueFull(t *testing.T) {
 	release()
 	if r := <-queued; r.StatusCode != 200 {
 		t.Fatalf("the queued request: %d", r.StatusCode)
+	}
+	if st := hs.edge.ImageStats(); st.Busy != 1 || st.Made != 1 || st.Running != 0 || st.Waiting != 0 {
+		t.Fatalf("image stats %+v; want 1 refused, 1 made, nothing running or waiting", st)
 	}
 	if r := hs.get("/photo.jpg?w=60"); r.StatusCode != 200 {
 		t.Fatalf("after the queue drained: %d", r.StatusCode)

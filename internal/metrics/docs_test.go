@@ -25,6 +25,7 @@ func TestDocsListEveryMetric(t *testing.T) {
 	m.SetStoreStats(func() StoreStats { return StoreStats{} })
 	m.SetOriginHealth(func() []OriginServerHealth { return []OriginServerHealth{{Origin: "o", Server: "s"}} })
 	m.SetAccessLogStats(func() AccessLogStats { return AccessLogStats{} })
+	m.SetImageStats(func() ImageStats { return ImageStats{} })
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

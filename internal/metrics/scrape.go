@@ -32,6 +32,17 @@ type AccessLogStats struct {
 	WriteErrors int64 // failed writes or flushes to the log file
 }
 
+// ImageStats is the image pipeline's work at scrape time (see edge.Server.ImageStats).
+type ImageStats struct {
+	Running, Waiting int64 // jobs on a worker, and in the queue, now
+	Made             int64 // variants made since start (not reused, not served from the cache)
+	Busy             int64 // requests refused because the queue was full
+	Failed           int64 // jobs that ended in an error (bad source, timeout)
+}
+
+// SetImageStats makes every scrape call fn for the pixcdn_image_* series; nil stops them.
+func (m *Metrics) SetImageStats(fn func() ImageStats) { m.scrape.images.Store(&fn) }
+
 // SetStoreStats makes every scrape call fn for the pixcdn_store_* series; nil stops them.
 // fn runs on the scraping goroutine and must be safe to call concurrently with the store.
 func (m *Metrics) SetStoreStats(fn func() StoreStats) { m.scrape.store.Store(&fn) }
@@ -49,12 +60,14 @@ type scrapeCollector struct {
 	store     atomic.Pointer[func() StoreStats]
 	health    atomic.Pointer[func() []OriginServerHealth]
 	accessLog atomic.Pointer[func() AccessLogStats]
+	images    atomic.Pointer[func() ImageStats]
 
 	storeBytes, storeObjects, segments          *prometheus.Desc
 	memEvictions, diskEvictions, diskEvictedObj *prometheus.Desc
 	corrupt, writeErrors                        *prometheus.Desc
 	serverUp, serverFailures                    *prometheus.Desc
 	logDropped, logWriteErrors                  *prometheus.Desc
+	imgJobs, imgMade, imgBusy, imgFailed        *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*scrapeCollector)(nil)
@@ -76,6 +89,10 @@ func newScrapeCollector() *scrapeCollector {
 		serverFailures: desc("origin_server_consecutive_failures", "Consecutive failed requests to an origin server.", "origin", "server"),
 		logDropped:     desc("access_log_dropped_lines_total", "Access log lines dropped because the writer fell behind."),
 		logWriteErrors: desc("access_log_write_errors_total", "Failed writes to the access log file."),
+		imgJobs:        desc("image_jobs", "Image jobs running on a worker or waiting in the queue now.", "state"),
+		imgMade:        desc("images_made_total", "Image variants made (not reused from the cache or a revalidated source)."),
+		imgBusy:        desc("image_queue_full_total", "Image requests answered 503 because every worker was busy and the queue full."),
+		imgFailed:      desc("image_jobs_failed_total", "Image jobs that ended in an error (bad or oversized source, timeout)."),
 	}
 }
 
@@ -83,7 +100,7 @@ func newScrapeCollector() *scrapeCollector {
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.storeBytes, c.storeObjects, c.segments, c.memEvictions,
 		c.diskEvictions, c.diskEvictedObj, c.corrupt, c.writeErrors, c.serverUp, c.serverFailures,
-		c.logDropped, c.logWriteErrors} {
+		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed} {
 		ch <- d
 	}
 }
@@ -95,6 +112,14 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if fn := c.health.Load(); fn != nil && *fn != nil {
 		c.collectHealth(ch, (*fn)())
+	}
+	if fn := c.images.Load(); fn != nil && *fn != nil {
+		s := (*fn)()
+		ch <- prometheus.MustNewConstMetric(c.imgJobs, prometheus.GaugeValue, float64(s.Running), "running")
+		ch <- prometheus.MustNewConstMetric(c.imgJobs, prometheus.GaugeValue, float64(s.Waiting), "waiting")
+		ch <- prometheus.MustNewConstMetric(c.imgMade, prometheus.CounterValue, float64(s.Made))
+		ch <- prometheus.MustNewConstMetric(c.imgBusy, prometheus.CounterValue, float64(s.Busy))
+		ch <- prometheus.MustNewConstMetric(c.imgFailed, prometheus.CounterValue, float64(s.Failed))
 	}
 	if fn := c.accessLog.Load(); fn != nil && *fn != nil {
 		s := (*fn)()
