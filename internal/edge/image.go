@@ -165,11 +165,11 @@ func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, d *domain, t
 			} else {
 				s.stats.Stale.Add(1)
 				cs.Detail = "stale-while-revalidate"
-				bg := lookup{primary: primary, key: key}
-				if obj, bm := s.get(key); obj != nil { // a handle of its own: lk's is released below
-					bg.obj, bg.m = obj, bm
-				}
 				s.remakeInBackground(r, key, func(ctx context.Context) (made, error) {
+					bg := lookup{primary: primary, key: key}
+					if obj, bm := s.get(key); obj != nil { // a handle of its own: lk's is released below
+						bg.obj, bg.m = obj, bm
+					}
 					defer bg.release()
 					return s.makeImage(ctx, src, d, t, key, &bg)
 				})
