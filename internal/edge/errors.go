@@ -61,7 +61,11 @@ func (s *Server) writeError(w http.ResponseWriter, status int, reason string, cs
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Status", string(cs.Append(nil, s.nodeName)))
 	if status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", "5")
+		retry := "5"
+		if reason == "image-queue-full" {
+			retry = "1" // a queue place frees within the time of one image job
+		}
+		h.Set("Retry-After", retry)
 	}
 	w.WriteHeader(status)
 	w.Write([]byte("pixcdn: " + http.StatusText(status) + ": " + reason + "\n"))

@@ -305,7 +305,7 @@ func TestImageQueueFull(t *testing.T) {
 	go func() { queued <- hs.get("/photo.jpg?w=50") }()
 	waitFor(t, "a queued image job", func() bool { _, waiting := hs.edge.images.Stats(); return waiting == 1 })
 	r := hs.get("/photo.jpg?w=60")
-	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || !strings.Contains(r.body, "image-queue-full") {
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" || !strings.Contains(r.body, "image-queue-full") {
 		t.Fatalf("queue full: %d Retry-After %q body %q", r.StatusCode, r.Header.Get("Retry-After"), r.body)
 	}
 	release()
