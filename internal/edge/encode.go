@@ -34,8 +34,11 @@ func (c *compression) encodingFor(r *http.Request, m *meta, size int64) string {
 	if c == nil || m.status != http.StatusOK || size < c.min || size > c.max {
 		return ""
 	}
+	if !m.compressible() { // first: most hits of an image CDN end here, on an atomic load
+		return ""
+	}
 	ae := r.Header["Accept-Encoding"]
-	if len(ae) == 0 || !m.compressible() {
+	if len(ae) == 0 {
 		return ""
 	}
 	v := ae[0]
@@ -81,9 +84,8 @@ func noTransform(h http.Header) bool {
 // serveEncoded answers from the enc coding of the stored source src (a hit, fresh or served
 // stale), making and storing the coding on first use. cs is the source's Cache-Status.
 func (s *Server) serveEncoded(w http.ResponseWriter, r *http.Request, d *domain, src *lookup, enc string, cs httpcache.Status) {
-	size := src.obj.Size()
-	tag := sourceTag(src.m, size)
-	key := derivedKey(src.key, "enc:"+enc)
+	names := src.m.codingNames(src.key, src.obj.Size())
+	tag, key := names.tag, names.key(enc)
 	if obj, m := s.variantOf(key, src.m, tag); obj != nil {
 		vl := lookup{primary: src.primary, key: key, obj: obj, m: m}
 		s.serveStored(w, r, &vl, cs)
@@ -99,6 +101,33 @@ func (s *Server) serveEncoded(w http.ResponseWriter, r *http.Request, d *domain,
 		m, b, err := s.encodeVariant(d, srcMeta, body, enc, tag)
 		return made{m: m, body: b, storable: true}, err
 	})
+}
+
+// codingNames are the source tag and the codings' keys of one stored source, built on its
+// first encoded hit and kept on the (memoised) meta, so later hits build no strings.
+type codingNames struct {
+	tag             string
+	br, zstd, gzipK string
+}
+
+func (n *codingNames) key(enc string) string {
+	switch enc {
+	case compress.Brotli:
+		return n.br
+	case compress.Zstd:
+		return n.zstd
+	}
+	return n.gzipK
+}
+
+func (m *meta) codingNames(key string, size int64) *codingNames {
+	if n := m.codings.Load(); n != nil {
+		return n
+	}
+	n := &codingNames{tag: sourceTag(m, size), br: derivedKey(key, "enc:"+compress.Brotli),
+		zstd: derivedKey(key, "enc:"+compress.Zstd), gzipK: derivedKey(key, "enc:"+compress.Gzip)}
+	m.codings.Store(n)
+	return n
 }
 
 // serveEncodedBody is serveEncoded for a source just fetched, whose whole body is in hand.

@@ -42,8 +42,9 @@ type meta struct {
 
 	banClean atomic.Uint64 // the ban list version this object was last found clean against
 
-	hit     atomic.Pointer[hitHeaders] // formatted hit headers for the current second
-	textual atomic.Int32               // compressible(): 0 not known yet, 1 yes, 2 no
+	hit     atomic.Pointer[hitHeaders]  // formatted hit headers for the current second
+	textual atomic.Int32                // compressible(): 0 not known yet, 1 yes, 2 no
+	codings atomic.Pointer[codingNames] // the keys of this source's codings, once asked for
 }
 
 var errBadMeta = errors.New("edge: malformed cache metadata")
