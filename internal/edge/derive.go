@@ -139,13 +139,13 @@ func (s *Server) serveMade(w http.ResponseWriter, r *http.Request, key, fwd, det
 		return
 	}
 	switch {
-	case res.notModified: // a stale variant stands in: res.m is its own, expired freshness
+	case res.standIn: // a stale variant stands in: res.m is its own, expired freshness
 		s.stats.Stale.Add(1)
 		cs.Fwd, cs.TTL, cs.HasTTL, cs.Detail = "stale", res.m.remaining(s.now()), true, "origin-error"
 	case res.stored:
 		cs.TTL, cs.HasTTL = res.m.remaining(s.now()), true
 	}
-	if res.detail != "" && !res.notModified {
+	if res.detail != "" && !res.standIn {
 		cs.Detail = res.detail
 	}
 	s.serveResult(w, r, res, cs, leader)
@@ -192,7 +192,7 @@ func (s *Server) make(ctx context.Context, key string, mk makeFunc) *fillResult 
 		res.err = err
 		return res
 	}
-	res.m, res.body, res.size, res.notModified = v.m, v.body, int64(len(v.body)), v.stale
+	res.m, res.body, res.size, res.standIn = v.m, v.body, int64(len(v.body)), v.stale
 	res.detail = v.detail
 	if v.storable {
 		res.stored = s.putVariant(key, v.m, v.body)

@@ -120,6 +120,7 @@ type fillResult struct {
 	fwdStatus   int
 	varyKey     string // the leader's VaryKey when the response varies
 	detail      string // a made variant's own Cache-Status detail
+	standIn     bool   // a made variant's stale copy, standing in for one the origin's failure prevented
 	err         error
 }
 
