@@ -22,9 +22,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
-
-	"github.com/pixcdn/pixcdn/internal/config"
-	"github.com/pixcdn/pixcdn/internal/store"
 )
 
 // testCA issues a leaf for name whose certificate names the OCSP responder at ocspURL, and
@@ -101,20 +98,7 @@ domains:
     tls: {cert: %q, key: %q}
     origin: {servers: [{url: %q}]}
 `, certFile, keyFile, o.srv.URL, plainCert, plainKey, o.srv.URL)
-	cfg, err := config.Parse([]byte(doc), "ocsp.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := store.Open(store.Config{MemoryBytes: 16 << 20})
-	defer st.Close()
-	e, err := New(cfg, st, Options{Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
+	e := startEdge(t, doc, nil)
 	waitFor(t, "the first OCSP fetch", func() bool { return e.routes.Load().lookup("ocsp.example").ocsp.current() != nil })
 
 	handshake := func(name string, root *x509.Certificate) tls.ConnectionState {

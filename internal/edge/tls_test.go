@@ -52,6 +52,31 @@ func selfSigned(t *testing.T, dir, name string) (certFile, keyFile string, cert 
 	return certFile, keyFile, cert
 }
 
+// startEdge runs an edge from a configuration document until the test ends.
+func startEdge(t *testing.T, doc string, now func() time.Time) *Server {
+	t.Helper()
+	cfg, err := config.Parse([]byte(doc), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(store.Config{MemoryBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(cfg, st, Options{Logger: quietLogger(), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Shutdown(context.Background())
+		st.Close()
+	})
+	return e
+}
+
 func TestTLSWithSNIAndHTTP2(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
@@ -68,23 +93,7 @@ domains:
     tls: {cert: %q, key: %q}
     origin: {servers: [{url: %q}]}
 `, aCert, aKey, o.srv.URL, bCert, bKey, o.srv.URL)
-	cfg, err := config.Parse([]byte(doc), "tls.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(store.Config{MemoryBytes: 16 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	e, err := New(cfg, st, Options{Logger: quietLogger(), Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
+	e := startEdge(t, doc, clk.Now)
 
 	for _, tc := range []struct {
 		host string
