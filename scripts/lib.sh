@@ -68,13 +68,13 @@ ensure_versitygw() {
 }
 
 # ensure_vips installs libvips (the image pipeline's engine, through cgo) with its headers, and
-# where the distribution ships libheif's AV1 encoder and decoder as plugins (Ubuntu 24.04,
+# where the distribution ships libheif's AV1 and HEVC codecs as plugins (Ubuntu 24.04,
 # Debian 13), those too: without them AVIF output fails.
 ensure_vips() {
 	ensure_cc
 	ensure_apt pkg-config libvips-dev
 	local p
-	for p in libheif-plugin-aomenc libheif-plugin-dav1d; do
+	for p in libheif-plugin-aomenc libheif-plugin-dav1d libheif-plugin-libde265; do
 		if apt-cache show "$p" >/dev/null 2>&1; then ensure_apt "$p"; fi
 	done
 	pkg-config --atleast-version=8.13 vips || { say "libvips $(pkg-config --modversion vips) is too old: pixcdn needs 8.13 or newer"; return 1; }

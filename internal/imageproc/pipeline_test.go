@@ -439,6 +439,26 @@ func TestDefaultOutputFormat(t *testing.T) {
 	}
 }
 
+// TestHEICSource: a phone's HEIC photo (testdata/red.heic, made by gen.sh) is read and, with no
+// format asked, answered as JPEG with its colour.
+func TestHEICSource(t *testing.T) {
+	src, err := os.ReadFile("testdata/red.heic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := Probe(src); err != nil || h.Format != "heic" || h.Width != 64 || h.Height != 48 {
+		t.Fatalf("Probe = %+v, %v", h, err)
+	}
+	res := process(t, src, Spec{Width: 32})
+	if res.Format != "jpeg" || res.ContentType != "image/jpeg" {
+		t.Fatalf("heic source -> %s (%s)", res.Format, res.ContentType)
+	}
+	if h := outHeader(t, res); h.Width != 32 || h.Height != 24 {
+		t.Fatalf("output %dx%d, want 32x24", h.Width, h.Height)
+	}
+	wantColour(t, res.Body, 0.25, 0.25, 0.5, 0.5, color.NRGBA{200, 40, 40, 255}, 12)
+}
+
 func TestProgressiveJPEG(t *testing.T) {
 	res := process(t, photoJPEG(t, 400, 300), Spec{Width: 200, Format: "jpeg"})
 	if !bytes.Contains(res.Body, []byte{0xff, 0xc2}) || bytes.Contains(res.Body, []byte{0xff, 0xc0, 0x00, 0x11}) {

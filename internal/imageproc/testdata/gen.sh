@@ -12,3 +12,6 @@ vips linear "$tmp/b.v" "$tmp/c.v" "1 1 1" "200 40 40"
 vips cast "$tmp/c.v" "$tmp/d.v" uchar
 vips copy "$tmp/d.v" "$tmp/e.v" --interpretation srgb
 vips icc_transform "$tmp/e.v" "p3.jpg[Q=95,strip=false]" p3
+# red.heic: 64x48 of sRGB (200,40,40) as HEVC-coded HEIF (libheif with an HEVC encoder), the
+# kind of photo phones upload: pixcdn reads it and answers JPEG unless asked otherwise.
+vips copy "$tmp/e.v" "red.heic[compression=hevc,Q=90]"
