@@ -69,7 +69,7 @@ ensure_versitygw() {
 
 # ensure_vips installs libvips (the image pipeline's engine, through cgo) with its headers, and
 # where the distribution ships libheif's AV1 and HEVC codecs as plugins (Ubuntu 24.04,
-# Debian 13), those too: without them AVIF output fails.
+# Debian 13), those too: without them AVIF output and HEIC input fail.
 ensure_vips() {
 	ensure_cc
 	ensure_apt pkg-config libvips-dev
