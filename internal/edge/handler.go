@@ -308,6 +308,16 @@ func (s *Server) revalidateInBackground(r *http.Request, d *domain, lk lookup) {
 	if !leader {
 		return
 	}
+	// Look again, as leadFill does: a revalidation that ended between our lookup and our join
+	// has already stored a fresh object.
+	if again := s.find(lk.primary, r.Header); again.obj != nil {
+		fresh := again.m.kind == kindObject && again.m.fresh(s.now())
+		again.release()
+		if fresh {
+			s.flights.finish(lk.key, f, &fillResult{fromCache: true, size: -1})
+			return
+		}
+	}
 	bg := lookup{primary: lk.primary, key: lk.key, m: lk.m, fwd: lk.fwd}
 	req, cancel := s.originRequest(r, d, &bg)
 	go func() {

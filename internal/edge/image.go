@@ -165,13 +165,16 @@ func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, d *domain, t
 			} else {
 				s.stats.Stale.Add(1)
 				cs.Detail = "stale-while-revalidate"
+				// The remake outlives this request, whose header and URL the server reuses for
+				// the connection's next one: it works on a deep copy.
+				bgSrc, bgT := src.Clone(context.WithoutCancel(r.Context())), *t
 				s.remakeInBackground(r, key, func(ctx context.Context) (made, error) {
 					bg := lookup{primary: primary, key: key}
 					if obj, bm := s.get(key); obj != nil { // a handle of its own: lk's is released below
 						bg.obj, bg.m = obj, bm
 					}
 					defer bg.release()
-					return s.makeImage(ctx, src, d, t, key, &bg)
+					return s.makeImage(ctx, bgSrc, d, &bgT, key, &bg)
 				})
 			}
 			s.serveStored(w, r, &lk, cs)
