@@ -51,7 +51,9 @@ func TestTransport(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := dials.Load(); n > 2*workers {
+	// Without keep-alive every request dials; with it, a loaded machine may still see a few
+	// extra dials (the client's idle pool races its own workers).
+	if n := dials.Load(); n > workers*perWorker/10 {
 		t.Errorf("%d dials for %d requests: keep-alive not working", n, workers*perWorker)
 	}
 }
