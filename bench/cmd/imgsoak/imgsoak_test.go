@@ -76,30 +76,6 @@ func TestRunStopsWhenProcessGone(t *testing.T) {
 	}
 }
 
-func TestParseStatus(t *testing.T) {
-	tests := []struct {
-		name, in string
-		rss, hwm int64
-		ok       bool
-	}{
-		{"both", "Name:\tpixcdn\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n", 1 << 20, 2 << 20, true},
-		{"rss missing", "VmHWM:\t  2048 kB\n", 0, 0, false},
-		{"bad unit", "VmHWM:\t  2048 kB\nVmRSS:\t  1024 MB\n", 0, 0, false},
-		{"bad number", "VmHWM:\t  x kB\nVmRSS:\t  1024 kB\n", 0, 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m, err := parseStatus(strings.NewReader(tt.in))
-			if (err == nil) != tt.ok {
-				t.Fatalf("err = %v, want ok %v", err, tt.ok)
-			}
-			if tt.ok && (m.RSS != tt.rss || m.HWM != tt.hwm) {
-				t.Errorf("got %+v, want rss %d hwm %d", m, tt.rss, tt.hwm)
-			}
-		})
-	}
-}
-
 func TestReadPaths(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good")

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
 // Config is one soak run.
@@ -99,7 +101,7 @@ func (s *Soak) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	mem, err := readMem(s.cfg.ProcDir, s.cfg.PID)
+	mem, err := procstat.Read(s.cfg.ProcDir, s.cfg.PID)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +129,7 @@ func (s *Soak) sampleUntil(ctx context.Context, start time.Time, first Sample) (
 }
 
 func (s *Soak) sample(start time.Time) (Sample, error) {
-	mem, err := readMem(s.cfg.ProcDir, s.cfg.PID)
+	mem, err := procstat.Read(s.cfg.ProcDir, s.cfg.PID)
 	if err != nil {
 		return Sample{}, err
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
 func main() {
@@ -50,15 +52,15 @@ func run(args []string, out io.Writer) error {
 // point is one memory sample, at a time since the random phase began.
 type point struct {
 	at  time.Duration
-	mem Mem
+	mem procstat.Mem
 }
 
 // Report is what a measurement saw.
 type Report struct {
 	cfg                Config
-	before, afterFill  Mem
+	before, afterFill  procstat.Mem
 	samples            []point
-	end                Mem
+	end                procstat.Mem
 	fill, load         *Load
 	fillTook, loadTook time.Duration
 }
@@ -67,13 +69,13 @@ type Report struct {
 func Measure(ctx context.Context, cfg Config) (*Report, error) {
 	r := &Report{cfg: cfg}
 	var err error
-	if r.before, err = readMem(cfg.ProcDir, cfg.PID); err != nil {
+	if r.before, err = procstat.Read(cfg.ProcDir, cfg.PID); err != nil {
 		return nil, err
 	}
 	f := newFetcher(cfg)
 	t0 := time.Now()
 	r.fill, r.fillTook = f.fill(ctx), time.Since(t0)
-	if r.afterFill, err = readMem(cfg.ProcDir, cfg.PID); err != nil {
+	if r.afterFill, err = procstat.Read(cfg.ProcDir, cfg.PID); err != nil {
 		return nil, err
 	}
 	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -84,7 +86,7 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 	r.load = f.random(lctx)
 	r.loadTook = time.Since(t0)
 	r.samples = <-sampled
-	if r.end, err = readMem(cfg.ProcDir, cfg.PID); err != nil {
+	if r.end, err = procstat.Read(cfg.ProcDir, cfg.PID); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -102,7 +104,7 @@ func sample(ctx context.Context, cfg Config) []point {
 		case <-ctx.Done():
 			return ps
 		case now := <-t.C:
-			m, err := readMem(cfg.ProcDir, cfg.PID)
+			m, err := procstat.Read(cfg.ProcDir, cfg.PID)
 			if err != nil {
 				return ps
 			}

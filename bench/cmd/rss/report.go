@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
 // mib writes bytes in MiB with one decimal.
@@ -69,7 +71,7 @@ func (r *Report) Write(w io.Writer) {
 	}
 }
 
-func memRow(w io.Writer, name string, m Mem) {
+func memRow(w io.Writer, name string, m procstat.Mem) {
 	fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, mib(m.RSS), mib(m.Anon), mib(m.File), mib(m.HWM))
 }
 

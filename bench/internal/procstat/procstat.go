@@ -1,4 +1,6 @@
-package main
+// Package procstat reads a process's resident memory from /proc/PID/status, for the benchmark
+// tools that watch the edge's memory (bench/cmd/rss, bench/cmd/imgsoak).
+package procstat
 
 import (
 	"bufio"
@@ -18,19 +20,19 @@ type Mem struct {
 	File int64 // RssFile: the file-backed part (the binary, mapped files), bytes
 }
 
-// readMem reads /proc/PID/status under procDir ("/proc" outside tests).
-func readMem(procDir string, pid int) (Mem, error) {
+// Read reads /proc/PID/status under procDir ("/proc" outside tests).
+func Read(procDir string, pid int) (Mem, error) {
 	f, err := os.Open(filepath.Join(procDir, strconv.Itoa(pid), "status"))
 	if err != nil {
-		return Mem{}, fmt.Errorf("rss: %w", err)
+		return Mem{}, fmt.Errorf("procstat: %w", err)
 	}
 	defer f.Close()
-	return parseStatus(f)
+	return Parse(f)
 }
 
-// parseStatus picks VmRSS, VmHWM, RssAnon and RssFile ("VmRSS:\t  12345 kB") out of a status
+// Parse picks VmRSS, VmHWM, RssAnon and RssFile ("VmRSS:\t  12345 kB") out of a status
 // file. VmRSS and VmHWM are required; the split appeared in Linux 4.5 and may be missing.
-func parseStatus(r io.Reader) (Mem, error) {
+func Parse(r io.Reader) (Mem, error) {
 	var m Mem
 	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	var seen int
@@ -43,7 +45,7 @@ func parseStatus(r io.Reader) (Mem, error) {
 		}
 		n, err := parseKB(value)
 		if err != nil {
-			return Mem{}, fmt.Errorf("rss: %s: %w", name, err)
+			return Mem{}, fmt.Errorf("procstat: %s: %w", name, err)
 		}
 		*dst = n
 		if name == "VmRSS" || name == "VmHWM" {
@@ -51,10 +53,10 @@ func parseStatus(r io.Reader) (Mem, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return Mem{}, fmt.Errorf("rss: %w", err)
+		return Mem{}, fmt.Errorf("procstat: %w", err)
 	}
 	if seen != 2 {
-		return Mem{}, fmt.Errorf("rss: VmRSS or VmHWM missing (a kernel thread, or the process exited?)")
+		return Mem{}, fmt.Errorf("procstat: VmRSS or VmHWM missing (a kernel thread, or the process exited?)")
 	}
 	return m, nil
 }
