@@ -95,6 +95,23 @@ func imgixFit(s *Spec, k, v string) error {
 
 // imgixCrop maps crop=top,left (any order) or entropy/edges to a gravity.
 func imgixCrop(s *Spec, k, v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p == "entropy" || p == "edges" || p == "faces" {
+			s.Gravity = "smart"
+			return nil
+		}
+	}
+	g, ok := imgixGravity(v, "center")
+	if !ok {
+		return paramErr(k, v, "want top, bottom, left, right, center, entropy, edges or faces")
+	}
+	s.Gravity = g
+	return nil
+}
+
+// imgixGravity maps imgix's comma-separated sides (top, bottom, left, right, in any order, and
+// the centre words given) to a gravity name: "northwest", "south", "center"...
+func imgixGravity(v string, centre ...string) (string, bool) {
 	var vert, horiz string
 	for _, p := range strings.Split(v, ",") {
 		switch p {
@@ -106,19 +123,16 @@ func imgixCrop(s *Spec, k, v string) error {
 			horiz = "west"
 		case "right":
 			horiz = "east"
-		case "center":
-		case "entropy", "edges", "faces":
-			s.Gravity = "smart"
-			return nil
 		default:
-			return paramErr(k, v, "want top, bottom, left, right, center, entropy, edges or faces")
+			if !slices.Contains(centre, p) {
+				return "", false
+			}
 		}
 	}
-	s.Gravity = vert + horiz
-	if s.Gravity == "" {
-		s.Gravity = "center"
+	if vert+horiz == "" {
+		return "center", true
 	}
-	return nil
+	return vert + horiz, true
 }
 
 func imgixFormatName(v string) string {
@@ -272,25 +286,9 @@ func imgixMark(s *Spec, k, v string) error {
 
 // imgixMarkAlign takes top|middle|bottom and left|center|right, in any order.
 func imgixMarkAlign(s *Spec, k, v string) error {
-	var vert, horiz string
-	for _, p := range strings.Split(v, ",") {
-		switch p {
-		case "top":
-			vert = "north"
-		case "bottom":
-			vert = "south"
-		case "left":
-			horiz = "west"
-		case "right":
-			horiz = "east"
-		case "middle", "center":
-		default:
-			return paramErr(k, v, "want top, middle, bottom, left, center or right")
-		}
-	}
-	g := vert + horiz
-	if g == "" {
-		g = "center"
+	g, ok := imgixGravity(v, "middle", "center")
+	if !ok {
+		return paramErr(k, v, "want top, middle, bottom, left, center or right")
 	}
 	imgixMarkOf(s).Gravity = g
 	return nil
