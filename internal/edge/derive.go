@@ -44,7 +44,7 @@ func bodyETag(b []byte) string {
 // bytes are dropped, the rest (Cache-Control, Last-Modified, tags...) carry over.
 func derivedHeader(src http.Header) http.Header {
 	h := src.Clone()
-	for _, f := range []string{"Content-Length", "Etag", "Content-Encoding", "Content-Md5", "Digest", "Content-Range", "Accept-Ranges", "Content-Disposition"} {
+	for _, f := range []string{"Content-Length", "Etag", "Content-Encoding", "Content-Md5", "Digest", "Content-Range", "Accept-Ranges"} {
 		delete(h, f)
 	}
 	return h

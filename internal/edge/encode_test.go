@@ -66,6 +66,7 @@ func cssOrigin(seenAE *atomic.Value) http.HandlerFunc {
 		w.Header().Set("Content-Type", "text/css")
 		w.Header().Set("Cache-Control", "max-age=600")
 		w.Header().Set("Etag", `"v1"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="site.css"`)
 		w.Write([]byte(cssBody))
 	}
 }
@@ -92,6 +93,9 @@ func TestCompressionNegotiatedAndCached(t *testing.T) {
 			}
 			if got := decodeBody(t, tt.want, r.body); got != cssBody {
 				t.Fatalf("AE %q: decoded body differs (%d bytes)", tt.ae, len(got))
+			}
+			if r.Header.Get("Content-Disposition") == "" {
+				t.Fatalf("AE %q: a coding must keep the source's Content-Disposition", tt.ae)
 			}
 			if !varies(r.Header, "Accept-Encoding") {
 				t.Fatalf("AE %q: Vary %q lacks Accept-Encoding", tt.ae, r.Header.Values("Vary"))

@@ -239,6 +239,7 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 	}
 	s.stats.ImagesMade.Add(1)
 	h := derivedHeader(srcMeta.header)
+	delete(h, "Content-Disposition") // its file name names the source's format, not this one's
 	h["Content-Type"] = []string{res.ContentType}
 	h["Etag"] = []string{bodyETag(res.Body)}
 	h["Vary"] = varyWithout(srcMeta.header, "Accept-Encoding")
