@@ -226,7 +226,12 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 	defer release()
 	spec := t.spec
 	if spec.Quality == 0 {
-		spec.Quality = d.images.defaultQuality(spec.Format, srcMeta.header.Get("Content-Type"))
+		if q := d.images.defaultQuality(spec.Format, srcMeta.header.Get("Content-Type")); q > 0 {
+			if spec.Compress {
+				q = max(q-10, 1) // as the pipeline lowers its own defaults for auto=compress
+			}
+			spec.Quality = q
+		}
 	}
 	res, err := imageproc.Process(ctx, body, spec, d.images.limits, func(ctx context.Context, path string) ([]byte, error) {
 		return s.fetchMark(ctx, src, d, path)
