@@ -2,6 +2,7 @@ package config
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -124,7 +125,7 @@ type Origin struct {
 
 	// http
 	Servers          []OriginServer `yaml:"servers"`
-	Host             string         `yaml:"host"`              // Host header sent to every server unless the server overrides it; "" = the client's
+	Host             string         `yaml:"host"`              // Host header sent to every server unless the server overrides it; "" = see cache.key_host
 	ConnectTimeout   Duration       `yaml:"connect_timeout"`   // 5s
 	ResponseTimeout  Duration       `yaml:"response_timeout"`  // 30s: until the response headers
 	FailThreshold    int            `yaml:"fail_threshold"`    // 3 consecutive failures mark a server down
@@ -132,6 +133,7 @@ type Origin struct {
 	FailoverStatuses []int          `yaml:"failover_statuses"` // none: statuses that count as failure and move on to the next server
 	MaxConcurrent    int            `yaml:"max_concurrent"`    // 256: per-origin limit on requests in flight
 	MaxWait          Duration       `yaml:"max_wait"`          // 10s: how long a request waits for a slot → 503
+	MaxHeaderBytes   Size           `yaml:"max_header_bytes"`  // 64KiB: a larger response header block is answered 502 (http and s3)
 
 	// s3
 	S3 *S3 `yaml:"s3"`
@@ -173,9 +175,33 @@ type DomainCache struct {
 	HeuristicMax      Duration         `yaml:"heuristic_max"`        // 1h
 	StaleIfOriginDown Duration         `yaml:"stale_if_origin_down"` // 24h: serve stale content this long past expiry while the origin fails; 0 disables
 	Rules             []CacheRule      `yaml:"rules"`
-	StatusTTL         map[int]Duration `yaml:"status_ttl"` // e.g. 404: 10s — overrides the origin's freshness for that status; 0 = do not store
+	StatusTTL         map[int]Duration `yaml:"status_ttl"`    // e.g. 404: 10s — overrides the origin's freshness for that status; 0 = do not store
+	MaxErrorTTL       Duration         `yaml:"max_error_ttl"` // 10s: the longest a 5xx stays fresh unless status_ttl names its status
 	Query             QueryKey         `yaml:"query"`
+	KeyHost           *bool            `yaml:"key_host"`    // nil: true when a name of the domain is a wildcard
+	KeyHeaders        []string         `yaml:"key_headers"` // request fields that are part of the cache key, canonical
 }
+
+// KeysHost reports whether the request's host is part of the cache key (and so the Host the
+// origin sees); nil KeyHost means yes for a domain with a wildcard name, no otherwise.
+func (d *Domain) KeysHost() bool {
+	if d.Cache.KeyHost != nil {
+		return *d.Cache.KeyHost
+	}
+	if strings.HasPrefix(d.Name, "*.") {
+		return true
+	}
+	for _, a := range d.Aliases {
+		if strings.HasPrefix(a, "*.") {
+			return true
+		}
+	}
+	return false
+}
+
+// CanonicalHost is a request's Host as domains are matched by it: lowercase, without port
+// or trailing dot, IPv6 literals without brackets.
+func CanonicalHost(host string) string { return canonicalHost(host) }
 
 // CacheRule overrides the origin's freshness for matching requests: the matching rule with the
 // highest priority wins (ties: the earlier rule). A rule matches when the path has Prefix (if set)

@@ -41,6 +41,7 @@ func (d *Domain) setDefaults() {
 		FailCooldown:    Duration(10 * time.Second),
 		MaxConcurrent:   256,
 		MaxWait:         Duration(10 * time.Second),
+		MaxHeaderBytes:  64 << 10,
 		IndexFile:       "index.html",
 	}
 	sorted := true
@@ -49,6 +50,7 @@ func (d *Domain) setDefaults() {
 		HeuristicMin:      Duration(10 * time.Second),
 		HeuristicMax:      Duration(time.Hour),
 		StaleIfOriginDown: Duration(24 * time.Hour),
+		MaxErrorTTL:       Duration(10 * time.Second),
 		Query:             QueryKey{Mode: QueryKeepAll, Sort: &sorted},
 	}
 	d.Compress.setDefaults()

@@ -34,6 +34,7 @@ type Images struct {
 	MaxOutputWidth  int          `yaml:"max_output_width"`  // 8192
 	MaxOutputHeight int          `yaml:"max_output_height"` // 8192
 	Timeout         Duration     `yaml:"timeout"`           // 10s per image (queue wait included)
+	MaxCPU          Duration     `yaml:"max_cpu"`           // 5s: transforms estimated (from the source's header) to need more CPU are refused with 422; 0 = no limit
 	Quality         ImageQuality `yaml:"quality"`           // per-format defaults when the URL names none
 }
 
@@ -64,6 +65,7 @@ func (im *Images) setDefaults() {
 		MaxOutputWidth:  8192,
 		MaxOutputHeight: 8192,
 		Timeout:         Duration(10 * time.Second),
+		MaxCPU:          Duration(5 * time.Second),
 	}
 }
 
@@ -103,6 +105,7 @@ func (im *Images) validate(p *problems, base string) {
 	if im.Timeout <= 0 {
 		p.add(base+".timeout", "must be positive")
 	}
+	nonNegative(p, base+".max_cpu", im.MaxCPU)
 	for _, q := range []struct {
 		f string
 		v int

@@ -292,6 +292,16 @@ domains:
 			"test.yaml:13: domains[0].cache.rules[0]", "test.yaml:14: domains[0].cache.rules[1].prefix", "test.yaml:15: domains[0].cache.rules[1].ttl",
 			"test.yaml:16: domains[0].cache.rules[2].extensions[0]", "test.yaml:16: domains[0].cache.rules[2].extensions[1]", "test.yaml:18: domains[0].cache.rules[2].priority",
 			"test.yaml:21: domains[0].cache.rules[3].ttl", "test.yaml:22: domains[0].cache.query.params"}},
+		{"keyed fields and error cap", `domains:
+  - name: example.com
+    origin: {root: testdata/site, max_header_bytes: 100}
+    cache:
+      max_error_ttl: -1s
+      key_headers: [X-Device, "bad name", host, x-device]
+    images: {max_cpu: -1s}
+`, []string{"test.yaml:3: domains[0].origin.max_header_bytes", "test.yaml:5: domains[0].cache.max_error_ttl",
+			"test.yaml:6: domains[0].cache.key_headers[1]", "test.yaml:6: domains[0].cache.key_headers[2]", "test.yaml:6: domains[0].cache.key_headers[3]",
+			"test.yaml:7: domains[0].images.max_cpu"}},
 		{"query modes", `domains:
   - name: a.example.com
     origin: {root: testdata/site}
@@ -404,15 +414,15 @@ func TestDefaults(t *testing.T) {
 		Cache: Cache{MemorySize: 256 << 20, MemoryObjectMax: 1 << 20, DiskSize: 10 << 30, SegmentSize: 64 << 20, MaxObjectSize: 1 << 30},
 	}
 	cacheDefaults := DomainCache{HeuristicPercent: 10, HeuristicMin: Duration(10 * time.Second), HeuristicMax: Duration(time.Hour),
-		StaleIfOriginDown: Duration(24 * time.Hour), Query: QueryKey{Mode: QueryKeepAll, Sort: &sorted}}
+		StaleIfOriginDown: Duration(24 * time.Hour), MaxErrorTTL: Duration(10 * time.Second), Query: QueryKey{Mode: QueryKeepAll, Sort: &sorted}}
 	originDefaults := Origin{ConnectTimeout: Duration(5 * time.Second), ResponseTimeout: Duration(30 * time.Second), FailThreshold: 3,
-		FailCooldown: Duration(10 * time.Second), MaxConcurrent: 256, MaxWait: Duration(10 * time.Second), IndexFile: "index.html"}
+		FailCooldown: Duration(10 * time.Second), MaxConcurrent: 256, MaxWait: Duration(10 * time.Second), MaxHeaderBytes: 64 << 10, IndexFile: "index.html"}
 	httpOrigin, s3Origin := originDefaults, originDefaults
 	httpOrigin.Type, httpOrigin.Servers = OriginHTTP, []OriginServer{{URL: "http://o.example.com", Weight: 1}}
 	s3Origin.Type, s3Origin.S3 = OriginS3, &S3{Endpoint: "https://s3.example.com", Bucket: "b", Region: "us-east-1"}
 	compressDefaults := Compress{Enabled: true, MinSize: 1 << 10, MaxSize: 8 << 20, Encodings: []string{"br", "zstd", "gzip"}}
 	imageDefaults := Images{Enabled: true, Dialects: []string{"imgix", "oss", "image_process"}, MaxSourceBytes: 50 << 20,
-		MaxSourcePixels: 50_000_000, MaxOutputWidth: 8192, MaxOutputHeight: 8192, Timeout: Duration(10 * time.Second)}
+		MaxSourcePixels: 50_000_000, MaxOutputWidth: 8192, MaxOutputHeight: 8192, Timeout: Duration(10 * time.Second), MaxCPU: Duration(5 * time.Second)}
 	want.Domains = []Domain{
 		{Name: "example.com", Origin: httpOrigin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults},
 		{Name: "s3.example.com", Origin: s3Origin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults},

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/textproto"
 	"os"
 	"slices"
 	"strings"
@@ -70,6 +71,9 @@ func (o *Origin) validate(p *problems, base string) {
 	}
 	if o.Host != "" && set != OriginHTTP {
 		p.add(base+".host", "applies only to http origins")
+	}
+	if o.MaxHeaderBytes < 1<<10 || o.MaxHeaderBytes > 16<<20 {
+		p.add(base+".max_header_bytes", fmt.Sprintf("%v must be from 1KiB to 16MiB", o.MaxHeaderBytes))
 	}
 	switch set {
 	case OriginHTTP:
@@ -211,7 +215,35 @@ func (dc *DomainCache) validate(p *problems, base string) {
 		}
 		nonNegative(p, f, dc.StatusTTL[st])
 	}
+	nonNegative(p, base+".max_error_ttl", dc.MaxErrorTTL)
 	dc.Query.validate(p, base+".query")
+	for i, name := range dc.KeyHeaders {
+		f := fmt.Sprintf("%s.key_headers[%d]", base, i)
+		canon := textproto.CanonicalMIMEHeaderKey(name)
+		switch {
+		case !validFieldName(name):
+			p.add(f, fmt.Sprintf("%q is not a header field name", name))
+		case canon == "Host":
+			p.add(f, "the host is keyed with key_host, not as a header")
+		case slices.Contains(dc.KeyHeaders[:i], canon):
+			p.add(f, fmt.Sprintf("%s is listed twice", canon))
+		default:
+			dc.KeyHeaders[i] = canon
+		}
+	}
+}
+
+// validFieldName: an RFC 9110 token.
+func validFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *CacheRule) validate(p *problems, base string) {

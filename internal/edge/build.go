@@ -25,6 +25,7 @@ func buildOrigin(oc *config.Origin) (origin.Origin, error) {
 			FailThreshold:    oc.FailThreshold,
 			FailCooldown:     oc.FailCooldown.D(),
 			FailoverStatuses: oc.FailoverStatuses,
+			MaxHeaderBytes:   int(oc.MaxHeaderBytes),
 		}
 		for _, sv := range oc.Servers {
 			hc.Servers = append(hc.Servers, origin.Server{
@@ -40,6 +41,7 @@ func buildOrigin(oc *config.Origin) (origin.Origin, error) {
 			AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, SessionToken: s3.SessionToken,
 			PathStyle: s3.PathStyle, Prefix: s3.Prefix,
 			ConnectTimeout: oc.ConnectTimeout.D(), ResponseTimeout: oc.ResponseTimeout.D(),
+			MaxHeaderBytes: int(oc.MaxHeaderBytes),
 		})
 	default:
 		return nil, fmt.Errorf("origin: unknown type %q", oc.Type)

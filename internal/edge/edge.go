@@ -168,7 +168,7 @@ func newDomain(dc *config.Domain, o origin.Origin, now func() time.Time) (*domai
 			Max:     dc.Cache.HeuristicMax.D(),
 		},
 	}
-	d.keyer = newKeyer(dc.Name, dc.Cache.Query.Mode, dc.Cache.Query.Params, dc.Cache.Query.Sorted())
+	d.keyer = newKeyer(dc)
 	d.compress = newCompression(&dc.Compress)
 	d.images = newImaging(&dc.Images)
 	if o == nil {

@@ -23,16 +23,18 @@ func statusFor(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, "request-body-too-large"
 	case errors.As(err, &ose):
 		return ose.status, "origin-error"
+	case errors.Is(err, imageproc.ErrTimeout): // before the deadline it also wraps
+		return http.StatusServiceUnavailable, "image-timeout"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "origin-timeout"
 	case errors.As(err, new(*imageproc.ParamError)):
 		return http.StatusBadRequest, "bad-image-parameter"
 	case errors.Is(err, imageproc.ErrNotImage):
 		return http.StatusUnsupportedMediaType, "not-an-image"
+	case errors.Is(err, imageproc.ErrTooCostly):
+		return http.StatusUnprocessableEntity, "image-too-costly"
 	case errors.Is(err, imageproc.ErrUnprocessable):
 		return http.StatusUnprocessableEntity, "unprocessable-image"
-	case errors.Is(err, imageproc.ErrTimeout):
-		return http.StatusServiceUnavailable, "image-timeout"
 	case errors.Is(err, imageproc.ErrBusy):
 		return http.StatusServiceUnavailable, "image-queue-full"
 	case errors.Is(err, errAbandoned):
@@ -43,7 +45,14 @@ func statusFor(err error) (int, string) {
 		return http.StatusGatewayTimeout, "origin-timeout"
 	case origin.KindOverloaded:
 		return http.StatusServiceUnavailable, "origin-overloaded"
+	case origin.KindUnavailable:
+		if errors.Is(err, origin.ErrHeaderTooLarge) {
+			return http.StatusBadGateway, "origin-header-too-large"
+		}
 	case origin.KindBadRequest:
+		if errors.Is(err, origin.ErrClientBody) {
+			return http.StatusBadRequest, "bad-request-body"
+		}
 		return http.StatusBadRequest, "bad-request"
 	}
 	return http.StatusBadGateway, "origin-unavailable"

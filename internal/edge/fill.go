@@ -148,7 +148,7 @@ func (e *originStatusError) Error() string { return fmt.Sprintf("origin answered
 // that others wait on is not cancelled when its first client goes away.
 func (s *Server) originRequest(r *http.Request, d *domain, lk *lookup) (*http.Request, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	req := s.forwardRequest(ctx, r, http.MethodGet)
+	req := s.forwardRequest(ctx, r, d, http.MethodGet)
 	for _, h := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"} {
 		req.Header.Del(h)
 	}
@@ -168,8 +168,10 @@ func (s *Server) originRequest(r *http.Request, d *domain, lk *lookup) (*http.Re
 }
 
 // forwardRequest copies a client request for the origin, as a proxy does: hop-by-hop fields
-// removed, Via and X-Forwarded-* added.
-func (s *Server) forwardRequest(ctx context.Context, r *http.Request, method string) *http.Request {
+// removed, Via and X-Forwarded-* added. The origin sees only a Host the cache key holds (see
+// keyer.upstreamHost), and none of the fields that make frameworks serve another URL, method or
+// host than the one keyed, unless the domain keys on them.
+func (s *Server) forwardRequest(ctx context.Context, r *http.Request, d *domain, method string) *http.Request {
 	u := &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	req := &http.Request{
 		Method:     method,
@@ -178,7 +180,7 @@ func (s *Server) forwardRequest(ctx context.Context, r *http.Request, method str
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     r.Header.Clone(),
-		Host:       r.Host,
+		Host:       d.keyer.upstreamHost(r.Host),
 		RemoteAddr: r.RemoteAddr,
 	}
 	if req.Header == nil {
@@ -197,8 +199,29 @@ func (s *Server) forwardRequest(ctx context.Context, r *http.Request, method str
 		proto = "https"
 	}
 	req.Header.Set("X-Forwarded-Proto", proto)
-	req.Header.Set("X-Forwarded-Host", r.Host)
+	for _, f := range rerouting {
+		if _, ok := req.Header[f]; ok && !slices.Contains(d.keyer.headers, f) {
+			delete(req.Header, f)
+		}
+	}
+	if req.Host != "" {
+		req.Header.Set("X-Forwarded-Host", req.Host)
+	} else {
+		delete(req.Header, "X-Forwarded-Host")
+	}
 	return req.WithContext(ctx)
+}
+
+// rerouting are request fields that common frameworks and servers obey to serve another path,
+// method, host or scheme than the request line and Host say (IIS and Symfony's X-Original-URL,
+// method overrides, Forwarded's host=...). The cache does not key on them, so none reaches an
+// origin unless the domain lists it in cache.key_headers. X-Forwarded-Host and -Proto are set
+// by the edge itself.
+var rerouting = []string{
+	"X-Original-Url", "X-Rewrite-Url", "X-Original-Uri", "X-Forwarded-Uri", "X-Forwarded-Path",
+	"X-Forwarded-Prefix", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
+	"X-Forwarded-Server", "X-Forwarded-Port", "X-Forwarded-Scheme", "X-Forwarded-Ssl",
+	"X-Url-Scheme", "Front-End-Https", "X-Host", "X-Original-Host", "Forwarded",
 }
 
 // fill fetches an object from the origin and stores it. It owns cancel. forget ends the
@@ -259,10 +282,16 @@ func drain(resp *http.Response, cancel context.CancelFunc) {
 // origin's verdict, then the domain's status TTLs and path rules on top.
 func (s *Server) evaluate(d *domain, req *http.Request, primary string, status int, h http.Header, reqTime, respTime time.Time) (*meta, httpcache.Freshness) {
 	fr := httpcache.Evaluate(http.MethodGet, req.Header, status, h, respTime, d.heuristic)
-	if ttl, ok := d.cfg.Cache.StatusTTL[status]; ok && overridable(fr) {
+	ttl, named := d.cfg.Cache.StatusTTL[status]
+	if named && overridable(fr) {
 		fr.Storable, fr.Reason, fr.TTL, fr.NoCache = true, "", ttl.D(), false
 	} else if rule := d.cfg.Rule(req.URL.Path); rule != nil && fr.Storable {
 		fr.TTL, fr.NoCache, fr.Heuristic = rule.TTL.D(), false, false
+	}
+	if capTTL := d.cfg.Cache.MaxErrorTTL.D(); status >= 500 && !named {
+		// A brief origin fault must not be pinned for the lifetime the origin (or a path
+		// rule meant for good answers) gave it.
+		fr.TTL, fr.StaleWhileRevalidate = min(fr.TTL, capTTL), min(fr.StaleWhileRevalidate, capTTL)
 	}
 	for _, f := range fr.OmitFields { // private="..." and no-cache="..." fields are not stored
 		h.Del(f)

@@ -153,7 +153,7 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 			return
 		}
 	}
-	primary := d.keyer.key(r.URL.EscapedPath(), r.URL.RawQuery)
+	primary := d.keyer.key(r.Host, r.URL.EscapedPath(), r.URL.RawQuery, r.Header)
 	for attempt := 0; ; attempt++ {
 		lk := s.find(primary, r.Header)
 		now := s.now()

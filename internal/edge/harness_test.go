@@ -98,6 +98,7 @@ type harnessOpt struct {
 	servers    string // more entries under origin.servers (indented 8 spaces)
 	http1      string // server.http1: "" (default, native) or "stdlib"
 	serverYAML string // more keys under server: (indented 2 spaces)
+	names      string // the domain's name and aliases (YAML lines indented 4 spaces); default example.com, alias www.example.com
 }
 
 func newHarness(t testing.TB, h http.HandlerFunc, opt harnessOpt) *harness {
@@ -123,15 +124,14 @@ func (hs *harness) start(opt harnessOpt) {
 			cache += "  http1: " + opt.http1 + "\n"
 		}
 	}
+	names := cmp.Or(opt.names, "name: example.com\n    aliases: [\"www.example.com\"]\n")
 	doc := fmt.Sprintf(`listen: "127.0.0.1:0"
 %sdomains:
-  - name: example.com
-    aliases: ["www.example.com"]
-    origin:
+  - %s    origin:
       servers:
         - url: %q
 %s      response_timeout: %s
-%s`, cache, hs.origin.srv.URL, opt.servers, cmp.Or(opt.timeout, "2s"), opt.domainYAML)
+%s`, cache, names, hs.origin.srv.URL, opt.servers, cmp.Or(opt.timeout, "2s"), opt.domainYAML)
 	cfg, err := config.Parse([]byte(doc), "test.yaml")
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, doc)

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/pixcdn/pixcdn/internal/access"
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 	"github.com/pixcdn/pixcdn/internal/imageproc"
@@ -36,8 +38,17 @@ func newImaging(c *config.Images) *imaging {
 		limits: imageproc.Limits{
 			MaxSourceBytes: int64(c.MaxSourceBytes), MaxSourcePixels: c.MaxSourcePixels,
 			MaxOutputWidth: c.MaxOutputWidth, MaxOutputHeight: c.MaxOutputHeight, Timeout: c.Timeout.D(),
+			MaxCost: maxCost(c.MaxCPU.D()),
 		},
 	}
+}
+
+// maxCost is the pipeline's cost limit for a CPU budget (0: none).
+func maxCost(cpu time.Duration) imageproc.Cost {
+	if cpu <= 0 {
+		return -1
+	}
+	return imageproc.Cost(cpu / time.Millisecond)
 }
 
 // transform is what an image request asks for.
@@ -146,7 +157,7 @@ func (t *transform) token() string {
 // cache like any other request for it.
 func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, d *domain, t *transform) {
 	src := withURL(r, r.URL.EscapedPath(), t.rest)
-	primary := d.keyer.key(src.URL.EscapedPath(), src.URL.RawQuery)
+	primary := d.keyer.key(src.Host, src.URL.EscapedPath(), src.URL.RawQuery, src.Header)
 	key := derivedKey(primary, t.token())
 	now := s.now()
 	lk := lookup{primary: primary, key: key, fwd: "miss"}
@@ -212,7 +223,23 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 			return made{m: m, body: b, stale: !m.fresh(s.now()), detail: "source-revalidated"}, nil
 		}
 	}
-	release, err := s.images.Acquire(ctx)
+	spec := t.spec
+	if spec.Quality == 0 {
+		if q := d.images.defaultQuality(spec.Format, srcMeta.header.Get("Content-Type")); q > 0 {
+			if spec.Compress {
+				q = max(q-10, 1) // as the pipeline lowers its own defaults for auto=compress
+			}
+			spec.Quality = q
+		}
+	}
+	// Refused from the header alone (a bomb, a transform over the CPU budget) before the job
+	// takes a place in the queue; the cost weighs the client's share of the workers.
+	cost, err := imageproc.Plan(body, spec, d.images.limits)
+	if err != nil {
+		s.stats.ImagesFailed.Add(1)
+		return made{}, err
+	}
+	release, err := s.images.Acquire(ctx, s.imageClient(src), cost)
 	if err != nil {
 		switch {
 		case errors.Is(err, imageproc.ErrBusy):
@@ -224,15 +251,6 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 		return made{}, err
 	}
 	defer release()
-	spec := t.spec
-	if spec.Quality == 0 {
-		if q := d.images.defaultQuality(spec.Format, srcMeta.header.Get("Content-Type")); q > 0 {
-			if spec.Compress {
-				q = max(q-10, 1) // as the pipeline lowers its own defaults for auto=compress
-			}
-			spec.Quality = q
-		}
-	}
 	res, err := imageproc.Process(ctx, body, spec, d.images.limits, func(ctx context.Context, path string) ([]byte, error) {
 		return s.fetchMark(ctx, src, d, path)
 	})
@@ -255,6 +273,19 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 		delete(h, "Vary")
 	}
 	return made{m: derivedMeta(srcMeta, h, tag), body: res.Body, storable: storable}, nil
+}
+
+// imageClient names the client a made variant's work is counted against for the workers' fair
+// share: its address (from a trusted proxy's X-Forwarded-For), an IPv6 client by its /64,
+// which one subscriber commonly holds whole.
+func (s *Server) imageClient(r *http.Request) string {
+	ip := access.ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"], s.trusted)
+	if ip.Is6() && !ip.Is4In6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.Unmap().String()
 }
 
 // originFailure says whether a source could not be had because the origin failed (a stale
@@ -302,7 +333,7 @@ func varyWithout(h http.Header, field string) []string {
 // source was stored, so the variant may be. A source answer other than 200 comes back as a
 // *relayedResponse.
 func (s *Server) fetchSource(ctx context.Context, src *http.Request, d *domain, max int64) ([]byte, *meta, bool, error) {
-	primary := d.keyer.key(src.URL.EscapedPath(), src.URL.RawQuery)
+	primary := d.keyer.key(src.Host, src.URL.EscapedPath(), src.URL.RawQuery, src.Header)
 	if body, m, ok, err := s.cachedSource(d, primary, src.Header, max, true); ok || err != nil {
 		return body, m, true, err
 	}

@@ -297,7 +297,7 @@ func TestImagePurgeTakesVariants(t *testing.T) {
 func TestImageQueueFull(t *testing.T) {
 	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n"})
 	hs.get("/photo.jpg") // the source is cached: what follows waits only on the workers
-	release, err := hs.edge.images.Acquire(t.Context())
+	release, err := hs.edge.images.Acquire(t.Context(), "holder", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestImageAbandonedJobLeavesTheQueue(t *testing.T) {
 func testImageAbandonedJob(t *testing.T, engine string) {
 	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n", http1: engine})
 	hs.get("/photo.jpg") // the source is cached
-	release, err := hs.edge.images.Acquire(t.Context())
+	release, err := hs.edge.images.Acquire(t.Context(), "holder", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func testImageAbandonedJob(t *testing.T, engine string) {
 func TestImageJobOutlivesItsFirstClientWhileOthersWait(t *testing.T) {
 	hs, _ := newImageHarness(t, harnessOpt{cacheYAML: "images: {workers: 1, queue: 1}\n"})
 	hs.get("/photo.jpg")
-	release, err := hs.edge.images.Acquire(t.Context())
+	release, err := hs.edge.images.Acquire(t.Context(), "holder", 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,12 @@
 package edge
 
 import (
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/pixcdn/pixcdn/internal/config"
 )
 
 // Query handling modes for the cache key (config: domains[].cache.query.mode).
@@ -15,17 +18,25 @@ const (
 )
 
 // keyer builds cache keys for one domain. The key is the domain's canonical name (aliases share
-// one cache), the escaped path and the query string reduced as the domain's rules say. The scheme
-// is not part of the key: http and https serve the same objects.
+// one cache) or, for a domain keyed by host, the request's canonical host; then the escaped path
+// and the query string reduced as the domain's rules say; then the values of the request fields
+// the domain keys on. The scheme is not part of the key: http and https serve the same objects.
+//
+// What the origin is told of a request (its Host, X-Forwarded-Host, the keyed fields) is what
+// the key holds, so one client's Host or header can never become another client's hit.
 type keyer struct {
-	host   string
-	mode   string
-	params map[string]bool
-	sort   bool
+	host    string
+	byHost  bool
+	headers []string // canonical field names
+	mode    string
+	params  map[string]bool
+	sort    bool
 }
 
-func newKeyer(host, mode string, params []string, sortParams bool) keyer {
-	k := keyer{host: host, mode: mode, sort: sortParams}
+func newKeyer(dc *config.Domain) keyer {
+	q := &dc.Cache.Query
+	k := keyer{host: dc.Name, byHost: dc.KeysHost(), headers: dc.Cache.KeyHeaders, mode: q.Mode, sort: q.Sorted()}
+	params := q.Params
 	if k.mode == "" {
 		k.mode = queryKeepAll
 	}
@@ -38,13 +49,72 @@ func newKeyer(host, mode string, params []string, sortParams bool) keyer {
 	return k
 }
 
-// key returns the primary cache key for an escaped path and raw query.
-func (k *keyer) key(path, rawQuery string) string {
-	q := k.query(rawQuery)
-	if q == "" {
-		return k.host + path
+// key returns the primary cache key of a request for host (as the client sent it), an escaped
+// path and a raw query; h holds the request's fields (nil: none, as for a purge).
+func (k *keyer) key(host, path, rawQuery string, h http.Header) string {
+	if len(k.headers) > 0 {
+		return k.urlKey(host, path, rawQuery) + k.headerPart(h)
 	}
-	return k.host + path + "?" + q
+	return k.urlKey(host, path, rawQuery)
+}
+
+// urlKey is the URL's part of a key: what a URL purge names.
+func (k *keyer) urlKey(host, path, rawQuery string) string {
+	if q := k.query(rawQuery); q != "" {
+		return k.base(host) + path + "?" + q
+	}
+	return k.base(host) + path
+}
+
+// base is what every key of a request to host starts with.
+func (k *keyer) base(host string) string {
+	if k.byHost {
+		return config.CanonicalHost(host)
+	}
+	return k.host
+}
+
+// urlPart is the URL's part of a primary key (the key without its keyed fields).
+func urlPart(primary string) string {
+	if i := strings.Index(primary, keyedFields); i >= 0 {
+		return primary[:i]
+	}
+	return primary
+}
+
+// keyedFields separates the URL part of a key from the keyed request fields that follow it.
+const keyedFields = "\x00h\x00"
+
+// headerPart is the keyed fields' share of a key: every field, present or not, in the
+// configured order, so that "absent" and "empty" key apart.
+func (k *keyer) headerPart(h http.Header) string {
+	var b strings.Builder
+	b.WriteString(keyedFields)
+	for _, name := range k.headers {
+		vs, ok := h[name]
+		b.WriteString(name)
+		if ok {
+			b.WriteByte('=')
+			b.WriteString(strings.Join(vs, ","))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// upstreamHost is the Host the origin is sent for a request to host (the origin's own Host
+// setting overrides it): the request's canonical host when the key holds it, the domain's
+// name for a named domain, and "" (the origin server's own host) for the catch-all or a
+// wildcard domain keyed without its host. Never the raw header: a port or case a client
+// chose must not reach an origin that builds links from it.
+func (k *keyer) upstreamHost(host string) string {
+	switch {
+	case k.byHost:
+		return config.CanonicalHost(host)
+	case k.host == config.CatchAll || strings.HasPrefix(k.host, "*."):
+		return ""
+	}
+	return k.host
 }
 
 func (k *keyer) query(raw string) string {

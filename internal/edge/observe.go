@@ -181,6 +181,8 @@ func originOutcome(err error, status int) string {
 		return "timeout"
 	case origin.KindOverloaded:
 		return "overloaded"
+	case origin.KindBadRequest:
+		return "client-error" // the request was refused before or while it was sent: not the origin's fault
 	}
 	return "error"
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/origin"
 )
 
 // pass forwards a request the cache does not answer (unsafe methods, bypass rules) and, after
@@ -14,7 +15,7 @@ func (s *Server) pass(w http.ResponseWriter, r *http.Request, d *domain, fwd str
 		s.writeError(w, http.StatusRequestEntityTooLarge, "request-body-too-large", httpcache.Status{Fwd: fwd})
 		return
 	}
-	req := s.forwardRequest(r.Context(), r, r.Method)
+	req := s.forwardRequest(r.Context(), r, d, r.Method)
 	if r.Body != nil && r.Body != http.NoBody {
 		req.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		req.ContentLength = r.ContentLength
@@ -22,7 +23,7 @@ func (s *Server) pass(w http.ResponseWriter, r *http.Request, d *domain, fwd str
 	status, header := s.proxy(w, r, d, req, httpcache.Status{Fwd: fwd})
 	if status != 0 && httpcache.InvalidatesOn(r.Method, status) {
 		for _, target := range httpcache.InvalidationTargets(r.Host, r.URL, header) {
-			s.invalidate(d, target)
+			s.invalidate(r, d, target)
 		}
 	}
 }
@@ -30,7 +31,7 @@ func (s *Server) pass(w http.ResponseWriter, r *http.Request, d *domain, fwd str
 // passGet asks the origin directly for a GET or HEAD the cache will not store, keeping the
 // client's conditional and range headers for the origin to answer.
 func (s *Server) passGet(w http.ResponseWriter, r *http.Request, d *domain, fwd, detail string) {
-	s.proxy(w, r, d, s.forwardRequest(r.Context(), r, r.Method), httpcache.Status{Fwd: fwd, Detail: detail})
+	s.proxy(w, r, d, s.forwardRequest(r.Context(), r, d, r.Method), httpcache.Status{Fwd: fwd, Detail: detail})
 }
 
 // proxy sends req and streams the answer back; it returns the origin's status and header,
@@ -43,7 +44,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *h
 	addOriginTime(w, took)
 	if err != nil {
 		s.noteOrigin(d, nil, err, took)
-		s.stats.OriginErrors.Add(1)
+		if origin.KindOf(err) != origin.KindBadRequest {
+			s.stats.OriginErrors.Add(1)
+		}
 		status, reason := statusFor(err)
 		cs.Detail = reason
 		s.writeError(w, status, reason, cs)
@@ -68,7 +71,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *h
 
 // invalidate drops the stored object of a path ("/p" or "/p?q") of a domain. Dropping the key
 // of the URL also orphans its Vary variants: they are found only through it.
-func (s *Server) invalidate(d *domain, target string) {
+func (s *Server) invalidate(r *http.Request, d *domain, target string) {
 	path, query := target, ""
 	for i := 0; i < len(target); i++ {
 		if target[i] == '?' {
@@ -76,5 +79,5 @@ func (s *Server) invalidate(d *domain, target string) {
 			break
 		}
 	}
-	s.store.Delete(d.keyer.key(path, query))
+	s.store.Delete(d.keyer.key(r.Host, path, query, r.Header))
 }

@@ -60,7 +60,7 @@ type ban struct {
 func (b *ban) matches(domain string, m *meta) bool {
 	switch b.Kind {
 	case PurgeURL:
-		return m.primary == b.Value
+		return urlPart(m.primary) == b.Value // every keyed-field variant of the URL
 	case PurgePrefix:
 		return strings.HasPrefix(m.primary, b.Value)
 	case PurgeDomain:
@@ -227,9 +227,9 @@ func (rt *routes) ban(req PurgeRequest, target string) (ban, error) {
 			return ban{}, err
 		}
 		if req.Kind == PurgePrefix {
-			return ban{Kind: PurgePrefix, Domain: d.cfg.Name, Value: d.cfg.Name + u.EscapedPath()}, nil
+			return ban{Kind: PurgePrefix, Domain: d.cfg.Name, Value: d.keyer.base(u.Host) + u.EscapedPath()}, nil
 		}
-		return ban{Kind: PurgeURL, Domain: d.cfg.Name, Value: d.keyer.key(u.EscapedPath(), u.RawQuery)}, nil
+		return ban{Kind: PurgeURL, Domain: d.cfg.Name, Value: d.keyer.urlKey(u.Host, u.EscapedPath(), u.RawQuery)}, nil
 	}
 	return ban{}, fmt.Errorf("%w: kind %q (want url, prefix, tag or domain)", ErrBadPurge, req.Kind)
 }

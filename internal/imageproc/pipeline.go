@@ -124,6 +124,7 @@ var steps = []struct {
 }{
 	{"probe", (*job).probe},
 	{"info", (*job).info},
+	{"cost", (*job).cost},
 	{"load", (*job).load},
 	{"crop", perFrame((*job).cropRect)},
 	{"resize", perFrame((*job).resize)},
@@ -153,21 +154,51 @@ func perFrame(step func(*job, *vips.Image) error) func(*job) error {
 }
 
 func (j *job) probe() error {
-	h, err := Probe(j.src)
+	h, err := inspect(j.src, j.spec, j.lim)
 	if err != nil {
 		return err
 	}
 	j.head = h
-	lim := j.lim
-	if j.spec.Info { // nothing is decoded: only the byte limit applies
-		lim.MaxSourcePixels = 1 << 62
-	}
-	if err := lim.checkSource(j.src, h); err != nil {
-		return err
-	}
 	j.format = outputFormat(j.spec.Format, h.Format)
 	j.animated = h.Pages > 1 && (j.format == "gif" || j.format == "webp")
 	return nil
+}
+
+// inspect reads a source's header and refuses a source over the limits.
+func inspect(src []byte, spec Spec, lim Limits) (Header, error) {
+	h, err := Probe(src)
+	if err != nil {
+		return h, err
+	}
+	if spec.Info { // nothing is decoded: only the byte limit applies
+		lim.MaxSourcePixels = 1 << 62
+	}
+	return h, lim.checkSource(src, h)
+}
+
+// cost refuses a job estimated over the cost limit, before anything is decoded.
+func (j *job) cost() error {
+	c, err := Estimate(j.head, j.spec, j.lim)
+	if err != nil {
+		return err
+	}
+	return j.lim.checkCost(c)
+}
+
+// Plan is what Process would refuse from the source's header alone (not an image, a bomb,
+// a transform over the cost limit), and the job's estimated Cost, read before the job
+// waits for a worker so that the scheduler can weigh it.
+func Plan(src []byte, spec Spec, lim Limits) (Cost, error) {
+	lim.SetDefaults()
+	h, err := inspect(src, spec, lim)
+	if err != nil {
+		return 0, err
+	}
+	c, err := Estimate(h, spec, lim)
+	if err != nil {
+		return 0, err
+	}
+	return c, lim.checkCost(c)
 }
 
 // outputFormat: "" (and an unresolved "auto") keep the source format,

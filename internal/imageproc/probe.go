@@ -9,14 +9,15 @@ import (
 )
 
 // Error kinds of Process and Probe. The edge maps them to statuses in one
-// place: ErrNotImage 415, ErrUnprocessable 422, ErrTimeout 503 with
-// Retry-After. Every error the pipeline returns is an *Error with one of
+// place: ErrNotImage 415, ErrUnprocessable and ErrTooCostly 422, ErrTimeout
+// 503 with Retry-After. Every error the pipeline returns is an *Error with one of
 // them as Kind (or a *ParamError, 400, for a watermark a domain refuses),
 // so errors.Is(err, ErrUnprocessable) is the test to use.
 var (
 	ErrNotImage      = errors.New("not an image we process")
 	ErrUnprocessable = errors.New("image cannot be processed")
 	ErrTimeout       = errors.New("image processing deadline passed")
+	ErrTooCostly     = errors.New("image transform over the cost limit")
 )
 
 // Error is a pipeline failure: the Kind the edge maps to a status, the
@@ -80,7 +81,12 @@ type Limits struct {
 	MaxOutputWidth  int           // default 8192; larger results are scaled down to fit
 	MaxOutputHeight int           // default 8192
 	Timeout         time.Duration // per job, default 10 s
+	MaxCost         Cost          // estimated CPU per job (see Estimate), default DefaultMaxCost; negative = no limit
 }
+
+// DefaultMaxCost is Limits.MaxCost when unset: about five seconds of one core, ten times a
+// 2000x1500 AVIF made from a 12 MP photo, a fifth of a 4000x3000 AVIF enlarged to 8192 px.
+const DefaultMaxCost Cost = 5000
 
 // SetDefaults fills the zero fields.
 func (l *Limits) SetDefaults() {
@@ -98,6 +104,9 @@ func (l *Limits) SetDefaults() {
 	}
 	if l.Timeout == 0 {
 		l.Timeout = 10 * time.Second
+	}
+	if l.MaxCost == 0 {
+		l.MaxCost = DefaultMaxCost
 	}
 }
 

@@ -41,7 +41,8 @@ type Server struct {
 // HTTPConfig configures an HTTP origin. Zero durations and counts take the defaults below.
 type HTTPConfig struct {
 	Servers []Server
-	// Host is the Host header for servers without their own; "" passes the client's Host.
+	// Host is the Host header for servers without their own; "" passes the request's Host, and
+	// the server URL's host when that is "" too.
 	Host string
 	// ConnectTimeout bounds the TCP connect and the TLS handshake each; default 5s.
 	ConnectTimeout time.Duration
@@ -57,6 +58,9 @@ type HTTPConfig struct {
 	FailoverStatuses []int
 	// MaxIdleConnsPerServer bounds the keepalive pool of each server; default 64.
 	MaxIdleConnsPerServer int
+	// MaxHeaderBytes bounds a response's header block; a larger one fails the request with
+	// ErrHeaderTooLarge (and counts against the server); default 64 KiB.
+	MaxHeaderBytes int
 	// Now is the clock of passive health; default time.Now. Tests inject their own.
 	Now func() time.Time
 }
@@ -68,6 +72,7 @@ const (
 	DefaultFailThreshold         = 3
 	DefaultFailCooldown          = 10 * time.Second
 	DefaultMaxIdleConnsPerServer = 64
+	DefaultMaxHeaderBytes        = 64 << 10
 
 	// MaxServers bounds HTTPConfig.Servers, so the servers tried by one request fit in a bitmask.
 	MaxServers = 64
@@ -79,6 +84,7 @@ func (c HTTPConfig) withDefaults() HTTPConfig {
 	c.FailCooldown = orDefault(c.FailCooldown, DefaultFailCooldown)
 	c.FailThreshold = orDefault(c.FailThreshold, DefaultFailThreshold)
 	c.MaxIdleConnsPerServer = orDefault(c.MaxIdleConnsPerServer, DefaultMaxIdleConnsPerServer)
+	c.MaxHeaderBytes = orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -112,8 +118,8 @@ func (c HTTPConfig) Validate() error {
 			return fmt.Errorf("origin http: server %d (%s): negative priority or weight", i, s.URL)
 		}
 	}
-	if c.ConnectTimeout < 0 || c.ResponseTimeout < 0 || c.FailCooldown < 0 || c.FailThreshold < 0 || c.MaxIdleConnsPerServer < 0 {
-		return errors.New("origin http: negative timeout, threshold, cooldown or pool size")
+	if c.ConnectTimeout < 0 || c.ResponseTimeout < 0 || c.FailCooldown < 0 || c.FailThreshold < 0 || c.MaxIdleConnsPerServer < 0 || c.MaxHeaderBytes < 0 {
+		return errors.New("origin http: negative timeout, threshold, cooldown, pool size or header limit")
 	}
 	for _, st := range c.FailoverStatuses {
 		if st < 100 || st > 599 {
@@ -217,8 +223,15 @@ func (h *HTTP) attempt(req *http.Request, u *upstream, trial bool, attempt int) 
 		h.settle(u, trial, outcomeNeutral, nil)
 		return nil, false, &Error{Kind: KindBadRequest, Server: u.cfg.URL, Err: err}
 	}
+	body := watchBody(out)
 	resp, err = u.transport.RoundTrip(out)
 	if err != nil {
+		if cerr := body.failure(); cerr != nil {
+			// The client's body broke (malformed chunking, over the size limit, a stall):
+			// the client's error, which must never count against the server's health.
+			h.settle(u, trial, outcomeNeutral, nil)
+			return nil, false, &Error{Kind: KindBadRequest, Server: u.cfg.URL, Err: fmt.Errorf("%w: %w", ErrClientBody, cerr)}
+		}
 		return h.transportFailed(req, u, trial, err, connected)
 	}
 	if slices.Contains(h.failover, resp.StatusCode) {
@@ -244,9 +257,23 @@ func (h *HTTP) transportFailed(req *http.Request, u *upstream, trial bool, err e
 		}
 		return nil, false, &Error{Kind: kind, Server: u.cfg.URL, Err: err}
 	}
+	err = headerTooLarge(err)
 	h.settle(u, trial, outcomeFailure, err)
 	retry := idempotent(req.Method) || (connected != nil && !connected.Load() && replayable(req))
 	return nil, retry, &Error{Kind: classify(err), Server: u.cfg.URL, Err: err}
+}
+
+// ErrHeaderTooLarge is wrapped by the *Error (KindUnavailable) of a response whose header
+// block is over the configured limit.
+var ErrHeaderTooLarge = errors.New("response header block over the limit")
+
+// headerTooLarge marks net/http's error for a header block over MaxResponseHeaderBytes (it
+// has no sentinel of its own; TestHeaderLimit guards the message).
+func headerTooLarge(err error) error {
+	if err != nil && strings.Contains(err.Error(), "server response headers exceeded") {
+		return fmt.Errorf("%w: %w", ErrHeaderTooLarge, err)
+	}
+	return err
 }
 
 func classify(err error) Kind {
@@ -286,7 +313,7 @@ func (h *HTTP) outgoing(req *http.Request, u *upstream, attempt int) (*http.Requ
 	}
 	out := req.Clone(context.WithValue(ctx, serverKey{}, u.cfg.URL))
 	out.RequestURI = ""
-	out.Host = firstNonEmpty(u.cfg.Host, h.cfg.Host, req.Host)
+	out.Host = firstNonEmpty(u.cfg.Host, h.cfg.Host, req.Host, u.base.Host)
 	if !validHostHeader(out.Host) {
 		return nil, nil, fmt.Errorf("invalid Host header %q", out.Host)
 	}
@@ -331,6 +358,50 @@ func removeHopByHop(h http.Header) {
 	for _, name := range hopByHop {
 		delete(h, name)
 	}
+}
+
+// ErrClientBody is wrapped by the *Error (KindBadRequest) of a request whose body could not be
+// read from the client; the error that broke it is wrapped too (an *http.MaxBytesError for a
+// body over the size limit).
+var ErrClientBody = errors.New("reading the request body from the client")
+
+// clientBody remembers why reading the outgoing request's body failed. The transport reads it
+// on a goroutine of its own, so the failure is kept behind a mutex.
+type clientBody struct {
+	io.ReadCloser
+	mu  sync.Mutex
+	err error
+}
+
+// watchBody wraps out's body, if it has one; the result's failure is nil for none.
+func watchBody(out *http.Request) *clientBody {
+	if out.Body == nil || out.Body == http.NoBody {
+		return nil
+	}
+	b := &clientBody{ReadCloser: out.Body}
+	out.Body = b
+	return b
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *clientBody) failure() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // healthBody reports a body that breaks off as a failure of its server.
@@ -393,14 +464,15 @@ func newTransport(s Server, cfg HTTPConfig, addr string, https bool) *http.Trans
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, network, addr)
 		},
-		TLSHandshakeTimeout:   cfg.ConnectTimeout,
-		ResponseHeaderTimeout: cfg.ResponseTimeout,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConns:          cfg.MaxIdleConnsPerServer,
-		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerServer,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true, // pass Accept-Encoding and encoded bodies through untouched
-		ForceAttemptHTTP2:     https,
+		TLSHandshakeTimeout:    cfg.ConnectTimeout,
+		ResponseHeaderTimeout:  cfg.ResponseTimeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConns:           cfg.MaxIdleConnsPerServer,
+		MaxIdleConnsPerHost:    cfg.MaxIdleConnsPerServer,
+		MaxResponseHeaderBytes: int64(cfg.MaxHeaderBytes),
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true, // pass Accept-Encoding and encoded bodies through untouched
+		ForceAttemptHTTP2:      https,
 	}
 	if https {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: s.InsecureSkipVerify, MinVersion: tls.VersionTLS12}

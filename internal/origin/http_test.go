@@ -3,11 +3,13 @@ package origin
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -515,5 +517,24 @@ func TestHTTPConfigValidate(t *testing.T) {
 		if _, err := NewHTTP(cfg); err == nil {
 			t.Errorf("config %d accepted: %+v", i, cfg)
 		}
+	}
+}
+
+// TestHeaderLimit: a response header block over MaxHeaderBytes fails with ErrHeaderTooLarge
+// (which depends on net/http's wording of its own error).
+func TestHeaderLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", strings.Repeat("b", 8<<10))
+	}))
+	defer srv.Close()
+	o, err := NewHTTP(HTTPConfig{Servers: []Server{{URL: srv.URL}}, MaxHeaderBytes: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "/", nil)
+	req.URL = &url.URL{Path: "/"}
+	_, err = o.Fetch(req)
+	if !errors.Is(err, ErrHeaderTooLarge) || KindOf(err) != KindUnavailable {
+		t.Fatalf("err %v, want ErrHeaderTooLarge", err)
 	}
 }

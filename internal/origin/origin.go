@@ -9,8 +9,9 @@ import (
 // Origin fetches one object.
 //
 // The request's URL holds only the path and raw query the edge wants (no scheme or host); its
-// Host field is the client's Host, which an implementation may override; its context bounds the
-// whole exchange. Fetch must not modify req.
+// Host field is the Host the edge wants the origin to see ("" for the origin's own, from its
+// configuration), which an implementation may override; its context bounds the whole exchange.
+// Fetch must not modify req.
 //
 // On success the caller owns resp.Body and must close it. A status the origin answered (404,
 // 500...) is a response, not an error. An error means no usable response: it is an *Error whose
@@ -39,7 +40,8 @@ const (
 	// KindOverloaded: the per-origin concurrency limit stayed full for the whole wait (maps to 503).
 	KindOverloaded
 	// KindBadRequest: the request cannot be expressed for this origin, e.g. a path that escapes
-	// a filesystem root (maps to 400).
+	// a filesystem root, or the client's request body could not be read (ErrClientBody); maps
+	// to 400 (413 for a body over the size limit). Never counts against a server's health.
 	KindBadRequest
 )
 

@@ -33,6 +33,8 @@ type S3Config struct {
 	Prefix string
 	// ConnectTimeout and ResponseTimeout as in HTTPConfig; defaults 5s and 30s.
 	ConnectTimeout, ResponseTimeout time.Duration
+	// MaxHeaderBytes as in HTTPConfig; default 64 KiB.
+	MaxHeaderBytes int
 	// Now is the signing clock; default time.Now.
 	Now func() time.Time
 }
@@ -44,6 +46,7 @@ func (c S3Config) withDefaults() S3Config {
 	c.Region = cmpOr(c.Region, DefaultS3Region)
 	c.ConnectTimeout = orDefault(c.ConnectTimeout, DefaultConnectTimeout)
 	c.ResponseTimeout = orDefault(c.ResponseTimeout, DefaultResponseTimeout)
+	c.MaxHeaderBytes = orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -111,7 +114,7 @@ func NewS3(cfg S3Config) (*S3, error) {
 		cfg:       cfg,
 		base:      base,
 		name:      "s3://" + cfg.Bucket,
-		transport: newTransport(Server{}, HTTPConfig{ConnectTimeout: cfg.ConnectTimeout, ResponseTimeout: cfg.ResponseTimeout, MaxIdleConnsPerServer: DefaultMaxIdleConnsPerServer}, addr, base.Scheme == "https"),
+		transport: newTransport(Server{}, HTTPConfig{ConnectTimeout: cfg.ConnectTimeout, ResponseTimeout: cfg.ResponseTimeout, MaxIdleConnsPerServer: DefaultMaxIdleConnsPerServer, MaxHeaderBytes: cfg.MaxHeaderBytes}, addr, base.Scheme == "https"),
 		// S3 signs the path as sent, not escaped a second time.
 		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
 		creds:  aws.Credentials{AccessKeyID: cfg.AccessKey, SecretAccessKey: cfg.SecretKey, SessionToken: cfg.SessionToken},
@@ -146,7 +149,7 @@ func (s *S3) Fetch(req *http.Request) (*http.Response, error) {
 		if errors.Is(req.Context().Err(), context.Canceled) {
 			kind = KindUnavailable
 		}
-		return nil, &Error{Kind: kind, Server: s.name, Err: err}
+		return nil, &Error{Kind: kind, Server: s.name, Err: headerTooLarge(err)}
 	}
 	return s.translate(req, resp)
 }
