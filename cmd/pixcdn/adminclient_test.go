@@ -9,6 +9,7 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/admin"
 	"github.com/pixcdn/pixcdn/internal/admin/admintest"
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 const testToken = "t0ken"
@@ -65,7 +66,7 @@ func TestAdminClientErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.post(context.Background(), "/purge", admin.PurgeRequest{Kind: "x", Targets: []string{"a"}})
+		_, err = c.post(context.Background(), "/purge", purge.Purge{Kind: "x", Targets: []string{"a"}})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}

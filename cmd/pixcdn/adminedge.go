@@ -6,6 +6,7 @@ import (
 	"github.com/pixcdn/pixcdn/internal/admin"
 	"github.com/pixcdn/pixcdn/internal/edge"
 	"github.com/pixcdn/pixcdn/internal/metrics"
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 // adminEdge lets the admin API drive an edge: it translates the API's types and reloads the
@@ -18,12 +19,12 @@ type adminEdge struct {
 
 var _ admin.Edge = adminEdge{}
 
-func (a adminEdge) Purge(r admin.PurgeRequest) (admin.PurgeResult, error) {
-	res, err := a.s.Purge(edge.PurgeRequest{Kind: r.Kind, Targets: r.Targets, Soft: r.Soft, Domain: r.Domain})
-	if err == nil && a.metrics != nil {
-		a.metrics.Purge(r.Kind, r.Soft)
+func (a adminEdge) Purge(p purge.Purge) (purge.Result, error) {
+	res, err := a.s.Purge(p)
+	if err == nil && res.Applied && a.metrics != nil {
+		a.metrics.Purge(string(p.Kind), p.Soft)
 	}
-	return admin.PurgeResult{Kind: res.Kind, Targets: res.Targets, Soft: res.Soft, At: res.At}, err
+	return res, err
 }
 
 func (a adminEdge) Prefetch(ctx context.Context, u string) admin.PrefetchResult {

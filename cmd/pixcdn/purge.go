@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/pixcdn/pixcdn/internal/admin"
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 const purgeUsage = `usage: pixcdn purge [-admin URL] [-token T] [-soft] [-prefix | -tag [-within DOMAIN] | -domain] TARGET...
@@ -41,7 +41,7 @@ func purgeCommand(ctx context.Context, args []string, cio cliIO) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, purgeTimeout)
 	defer cancel()
-	res, err := purge(ctx, c, req)
+	res, err := sendPurge(ctx, c, req)
 	if err != nil {
 		return exitCode(cio.stderr, "purge", err)
 	}
@@ -50,10 +50,10 @@ func purgeCommand(ctx context.Context, args []string, cio cliIO) int {
 }
 
 // parsePurge reads the flags into a purge request.
-func parsePurge(args []string, cio cliIO) (admin.PurgeRequest, adminFlags, error) {
+func parsePurge(args []string, cio cliIO) (purge.Purge, adminFlags, error) {
 	var af adminFlags
 	var prefix, tag, domain bool
-	req := admin.PurgeRequest{Kind: admin.KindURL}
+	req := purge.Purge{ID: purge.NewID(), Kind: purge.URL} // the ID makes a retried request apply once
 	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
 	fs.SetOutput(cio.stderr)
 	fs.Usage = func() { fmt.Fprint(cio.stderr, purgeUsage); fs.PrintDefaults() }
@@ -72,8 +72,8 @@ func parsePurge(args []string, cio cliIO) (admin.PurgeRequest, adminFlags, error
 	kinds := 0
 	for _, k := range []struct {
 		set  bool
-		kind string
-	}{{prefix, admin.KindPrefix}, {tag, admin.KindTag}, {domain, admin.KindDomain}} {
+		kind purge.Kind
+	}{{prefix, purge.Prefix}, {tag, purge.Tag}, {domain, purge.Domain}} {
 		if k.set {
 			req.Kind, kinds = k.kind, kinds+1
 		}
@@ -90,8 +90,8 @@ func parsePurge(args []string, cio cliIO) (admin.PurgeRequest, adminFlags, error
 	return req, af, nil
 }
 
-func purge(ctx context.Context, c *adminClient, req admin.PurgeRequest) (admin.PurgeResult, error) {
-	var res admin.PurgeResult
+func sendPurge(ctx context.Context, c *adminClient, req purge.Purge) (purge.Result, error) {
+	var res purge.Result
 	resp, err := c.post(ctx, "/purge", req)
 	if err != nil {
 		return res, err
@@ -105,7 +105,7 @@ func purge(ctx context.Context, c *adminClient, req admin.PurgeRequest) (admin.P
 
 // printPurge says what was purged: "purged 2 URLs (hard: deleted) at 2026-11-22T08:00:00Z" and
 // the targets, one a line.
-func printPurge(w io.Writer, req admin.PurgeRequest, res admin.PurgeResult) {
+func printPurge(w io.Writer, req purge.Purge, res purge.Result) {
 	mode := "hard: deleted"
 	if res.Soft {
 		mode = "soft: marked stale"
@@ -115,21 +115,21 @@ func printPurge(w io.Writer, req admin.PurgeRequest, res admin.PurgeResult) {
 		within = " in " + req.Domain
 	}
 	fmt.Fprintf(w, "purged %d %s%s (%s) at %s\n", res.Targets, kindNoun(res.Kind, res.Targets), within, mode,
-		res.At.UTC().Format(time.RFC3339Nano))
+		res.Issued.UTC().Format(time.RFC3339Nano))
 	for _, t := range req.Targets {
 		fmt.Fprintf(w, "  %s\n", t)
 	}
 }
 
-func kindNoun(kind string, n int) string {
-	noun := map[string]string{admin.KindURL: "URL", admin.KindPrefix: "prefix", admin.KindTag: "tag", admin.KindDomain: "domain"}[kind]
+func kindNoun(kind purge.Kind, n int) string {
+	noun := map[purge.Kind]string{purge.URL: "URL", purge.Prefix: "prefix", purge.Tag: "tag", purge.Domain: "domain"}[kind]
 	if noun == "" {
-		noun = kind + " target"
+		noun = string(kind) + " target"
 	}
 	switch {
 	case n == 1:
 		return noun
-	case kind == admin.KindPrefix:
+	case kind == purge.Prefix:
 		return noun + "es"
 	}
 	return noun + "s"

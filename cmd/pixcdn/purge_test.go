@@ -5,29 +5,30 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/pixcdn/pixcdn/internal/admin"
 	"github.com/pixcdn/pixcdn/internal/admin/admintest"
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 func TestPurgeKinds(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
-		want admin.PurgeRequest
+		want purge.Purge
 		out  string
 	}{
 		{"urls", []string{"https://img.example.com/a.jpg", "img.example.com/b.jpg"},
-			admin.PurgeRequest{Kind: "url", Targets: []string{"https://img.example.com/a.jpg", "img.example.com/b.jpg"}},
+			purge.Purge{Kind: "url", Targets: []string{"https://img.example.com/a.jpg", "img.example.com/b.jpg"}},
 			"purged 2 URLs (hard: deleted) at 2026-11-22T08:00:00Z\n  https://img.example.com/a.jpg\n  img.example.com/b.jpg\n"},
 		{"soft prefix", []string{"-soft", "-prefix", "img.example.com/avatars/"},
-			admin.PurgeRequest{Kind: "prefix", Targets: []string{"img.example.com/avatars/"}, Soft: true},
+			purge.Purge{Kind: "prefix", Targets: []string{"img.example.com/avatars/"}, Soft: true},
 			"purged 1 prefix (soft: marked stale) at 2026-11-22T08:00:00Z\n  img.example.com/avatars/\n"},
 		{"tags within a domain", []string{"-tag", "-within", "img.example.com", "product-42", "sale"},
-			admin.PurgeRequest{Kind: "tag", Targets: []string{"product-42", "sale"}, Domain: "img.example.com"},
+			purge.Purge{Kind: "tag", Targets: []string{"product-42", "sale"}, Domain: "img.example.com"},
 			"purged 2 tags in img.example.com (hard: deleted) at 2026-11-22T08:00:00Z\n  product-42\n  sale\n"},
 		{"domain", []string{"-domain", "img.example.com"},
-			admin.PurgeRequest{Kind: "domain", Targets: []string{"img.example.com"}},
+			purge.Purge{Kind: "domain", Targets: []string{"img.example.com"}},
 			"purged 1 domain (hard: deleted) at 2026-11-22T08:00:00Z\n  img.example.com\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,9 +39,15 @@ func TestPurgeKinds(t *testing.T) {
 			if code := purgeCommand(context.Background(), args, cio); code != 0 {
 				t.Fatalf("exit %d: %s", code, errb)
 			}
-			if got := e.Purges(); len(got) != 1 || !reflect.DeepEqual(got[0], tc.want) {
+			got := e.Purges()
+			if len(got) != 1 || got[0].ID == "" {
+				t.Fatalf("edge got %+v: want one purge with an ID", got)
+			}
+			tc.want.ID, tc.want.Issued = got[0].ID, got[0].Issued // the CLI's ID, the node's clock
+			if !reflect.DeepEqual(got[0], tc.want) || got[0].Issued.IsZero() {
 				t.Errorf("edge got %+v, want %+v", got, tc.want)
 			}
+			tc.out = strings.Replace(tc.out, "2026-11-22T08:00:00Z", got[0].Issued.UTC().Format(time.RFC3339Nano), 1)
 			if out.String() != tc.out {
 				t.Errorf("output %q, want %q", out, tc.out)
 			}

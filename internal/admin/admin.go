@@ -8,14 +8,17 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 // Edge is what the admin API needs from the node it controls; *edge.Server implements it.
 // All methods may be called concurrently.
 type Edge interface {
-	// Purge applies req on this node before it returns. An error means the request was not
-	// acceptable (a malformed target, an unknown domain) and is shown to the operator as a 400.
-	Purge(req PurgeRequest) (PurgeResult, error)
+	// Purge applies p on this node before it returns (p has its ID and issue time). An error
+	// means the request was not acceptable (a malformed target, an unknown domain) and is
+	// shown to the operator as a 400.
+	Purge(p purge.Purge) (purge.Result, error)
 	// Prefetch fetches one URL into the cache through the normal fill path and reports how it
 	// went; failures are reported in the result, not as an error. It must return soon after ctx
 	// is done.
@@ -25,30 +28,6 @@ type Edge interface {
 	Reload() error
 	// Ready reports whether the node's listeners are up and it is not shutting down.
 	Ready() bool
-}
-
-// Purge kinds.
-const (
-	KindURL    = "url"    // exact URLs: "https://img.example.com/a.jpg" or "img.example.com/a.jpg"
-	KindPrefix = "prefix" // every URL starting with a target: "img.example.com/avatars/"
-	KindTag    = "tag"    // every object the origin tagged (Cache-Tag / Surrogate-Key) with a target
-	KindDomain = "domain" // everything cached for a domain
-)
-
-// PurgeRequest is the body of POST /purge.
-type PurgeRequest struct {
-	Kind    string   `json:"kind"`             // KindURL, KindPrefix, KindTag or KindDomain
-	Targets []string `json:"targets"`          // what to purge, interpreted by Kind
-	Soft    bool     `json:"soft"`             // mark stale (revalidate on next use) instead of delete
-	Domain  string   `json:"domain,omitempty"` // tag purges only: limit to one domain
-}
-
-// PurgeResult is the answer to POST /purge.
-type PurgeResult struct {
-	Kind    string    `json:"kind"`
-	Targets int       `json:"targets"` // how many targets were applied
-	Soft    bool      `json:"soft"`
-	At      time.Time `json:"at"` // when the purge took effect; objects stored before it are gone (or stale)
 }
 
 // PrefetchResult is one line of the POST /prefetch stream.

@@ -5,55 +5,62 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 // maxPurgeTargets bounds one purge request; the body limit bounds the bytes, this the work.
 const maxPurgeTargets = 100_000
 
-// purge serves POST /purge: validate the request, let the edge apply it, answer what was done.
+// purge serves POST /purge: the body is a purge.Purge (id and issued may be left out: they
+// are given here), validated, applied by the edge, answered with the edge's purge.Result.
 func (h *handler) purge(w http.ResponseWriter, r *http.Request) {
-	var req PurgeRequest
-	if err := h.decodeBody(w, r, &req); err != nil {
+	var p purge.Purge
+	if err := h.decodeBody(w, r, &p); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := req.Validate(); err != nil {
+	if p.ID == "" {
+		p.ID = purge.NewID()
+	}
+	if p.Issued.IsZero() {
+		p.Issued = h.cfg.Now()
+	}
+	if err := validatePurge(&p); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	res, err := h.edge.Purge(req)
+	res, err := h.edge.Purge(p)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	h.cfg.Logger.Info("admin: purge", "kind", req.Kind, "targets", len(req.Targets), "soft", req.Soft,
-		"domain", req.Domain, "remote", r.RemoteAddr)
+	h.cfg.Logger.Info("admin: purge", "id", p.ID, "kind", p.Kind, "targets", len(p.Targets), "soft", p.Soft,
+		"domain", p.Domain, "remote", r.RemoteAddr, "applied", res.Applied)
 	writeJSON(w, http.StatusOK, res)
 }
 
-// Validate checks what the admin API can check without the edge: a known kind, at least one
-// target, no empty target, and Domain only on tag purges. The edge still judges each target.
-func (req PurgeRequest) Validate() error {
-	switch req.Kind {
-	case KindURL, KindPrefix, KindTag, KindDomain:
+// validatePurge checks what the admin API can check without the edge: a known kind, at least
+// one target, no empty target, no more than maxPurgeTargets, then the vocabulary's own rules.
+// The edge still judges each target.
+func validatePurge(p *purge.Purge) error {
+	switch p.Kind {
+	case purge.URL, purge.Prefix, purge.Tag, purge.Domain:
 	case "":
 		return errors.New(`purge: kind is missing (one of "url", "prefix", "tag", "domain")`)
 	default:
-		return fmt.Errorf(`purge: unknown kind %q (one of "url", "prefix", "tag", "domain")`, req.Kind)
+		return fmt.Errorf(`purge: unknown kind %q (one of "url", "prefix", "tag", "domain")`, p.Kind)
 	}
-	if len(req.Targets) == 0 {
-		return errors.New("purge: no targets")
+	if len(p.Targets) > maxPurgeTargets {
+		return fmt.Errorf("purge: %d targets, at most %d per request", len(p.Targets), maxPurgeTargets)
 	}
-	if len(req.Targets) > maxPurgeTargets {
-		return fmt.Errorf("purge: %d targets, at most %d per request", len(req.Targets), maxPurgeTargets)
-	}
-	for i, t := range req.Targets {
+	for i, t := range p.Targets {
 		if strings.TrimSpace(t) == "" {
 			return fmt.Errorf("purge: targets[%d] is empty", i)
 		}
 	}
-	if req.Domain != "" && req.Kind != KindTag {
-		return fmt.Errorf("purge: domain applies to tag purges only, not %q", req.Kind)
+	if p.Domain != "" && p.Kind != purge.Tag {
+		return fmt.Errorf("purge: domain applies to tag purges only, not %q", p.Kind)
 	}
-	return nil
+	return p.Validate()
 }

@@ -11,22 +11,23 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/admin"
 	"github.com/pixcdn/pixcdn/internal/admin/admintest"
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 func TestPurge(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
 		err        string // "" = accepted
-		want       admin.PurgeRequest
+		want       purge.Purge
 	}{
 		{name: "url", body: `{"kind":"url","targets":["https://img.example.com/a.jpg","img.example.com/b.jpg"]}`,
-			want: admin.PurgeRequest{Kind: "url", Targets: []string{"https://img.example.com/a.jpg", "img.example.com/b.jpg"}}},
+			want: purge.Purge{Kind: "url", Targets: []string{"https://img.example.com/a.jpg", "img.example.com/b.jpg"}}},
 		{name: "soft prefix", body: `{"kind":"prefix","targets":["img.example.com/avatars/"],"soft":true}`,
-			want: admin.PurgeRequest{Kind: "prefix", Targets: []string{"img.example.com/avatars/"}, Soft: true}},
+			want: purge.Purge{Kind: "prefix", Targets: []string{"img.example.com/avatars/"}, Soft: true}},
 		{name: "tag in a domain", body: `{"kind":"tag","targets":["product-42"],"domain":"img.example.com"}`,
-			want: admin.PurgeRequest{Kind: "tag", Targets: []string{"product-42"}, Domain: "img.example.com"}},
+			want: purge.Purge{Kind: "tag", Targets: []string{"product-42"}, Domain: "img.example.com"}},
 		{name: "domain", body: `{"kind":"domain","targets":["img.example.com"]}`,
-			want: admin.PurgeRequest{Kind: "domain", Targets: []string{"img.example.com"}}},
+			want: purge.Purge{Kind: "domain", Targets: []string{"img.example.com"}}},
 		{name: "bad json", body: `{"kind":"url",`, err: "bad JSON body"},
 		{name: "not an object", body: `["a"]`, err: "bad JSON body"},
 		{name: "unknown field", body: `{"kind":"url","target":["a"]}`, err: `unknown field "target"`},
@@ -53,18 +54,54 @@ func TestPurge(t *testing.T) {
 				}
 				return
 			}
-			var res admin.PurgeResult
+			var res purge.Result
 			if err := json.Unmarshal([]byte(body), &res); code != 200 || err != nil {
 				t.Fatalf("%d %q %v", code, body, err)
 			}
-			want := admin.PurgeResult{Kind: tc.want.Kind, Targets: len(tc.want.Targets), Soft: tc.want.Soft, At: admintest.FixedTime}
+			got := e.Purges()
+			if len(got) != 1 || got[0].ID == "" || got[0].Issued.IsZero() {
+				t.Fatalf("edge got %+v: want one purge with an ID and an issue time", got)
+			}
+			want := purge.Result{ID: got[0].ID, Node: "fake", Kind: tc.want.Kind, Targets: len(tc.want.Targets), Soft: tc.want.Soft,
+				Issued: got[0].Issued, Applied: true, BanVersion: 1}
+			if !res.Issued.Equal(want.Issued) {
+				t.Errorf("result issued %v, want %v", res.Issued, want.Issued)
+			}
+			res.Issued = want.Issued
 			if res != want {
 				t.Errorf("result %+v, want %+v", res, want)
 			}
-			if got := e.Purges(); len(got) != 1 || !reflect.DeepEqual(got[0], tc.want) {
-				t.Errorf("edge got %+v, want %+v", got, tc.want)
+			p := got[0]
+			p.ID, p.Issued = "", time.Time{}
+			if !reflect.DeepEqual(p, tc.want) {
+				t.Errorf("edge got %+v, want %+v", p, tc.want)
 			}
 		})
+	}
+}
+
+// TestPurgeIDAndIssueTime: a purge's own ID and issue time reach the edge unchanged, and the
+// same ID sent again is reported as already applied.
+func TestPurgeIDAndIssueTime(t *testing.T) {
+	e := &admintest.Edge{}
+	_, base := start(t, admin.Config{}, e)
+	body := `{"id":"p-1","issued":"2026-11-22T07:59:00Z","kind":"url","targets":["img.example.com/a.jpg"]}`
+	for i, applied := range []bool{true, false} {
+		code, _, resp := call(t, "POST", base+"/purge", "", body)
+		var res purge.Result
+		if err := json.Unmarshal([]byte(resp), &res); code != 200 || err != nil {
+			t.Fatalf("%d %q %v", code, resp, err)
+		}
+		if res.ID != "p-1" || res.Applied != applied || !res.Issued.Equal(time.Date(2026, 11, 22, 7, 59, 0, 0, time.UTC)) {
+			t.Fatalf("call %d: %+v", i, res)
+		}
+	}
+	if got := e.Purges(); len(got) != 1 {
+		t.Fatalf("edge applied %d purges, want 1", len(got))
+	}
+	code, _, resp := call(t, "POST", base+"/purge", "", `{"id":"has space","kind":"url","targets":["a"]}`)
+	if msg := jsonError(t, resp); code != 400 || !strings.Contains(msg, "id") {
+		t.Fatalf("%d %q", code, msg)
 	}
 }
 

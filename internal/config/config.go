@@ -1,6 +1,9 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -241,3 +244,18 @@ const (
 	HTTP1Native = "native" // internal/h1: the fast path for HTTP/1.1 hits
 	HTTP1Stdlib = "stdlib" // net/http
 )
+
+// Version names a configuration by its content: the first 16 hex digits of a SHA-256 of its
+// decoded form (not of the file's bytes: comments and key order do not count), so that equal
+// configurations on every node give equal versions and a control plane can tell which one
+// each node runs.
+func (c *Config) Version() string {
+	v := *c
+	v.File = ""
+	b, err := json.Marshal(&v)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}

@@ -83,7 +83,7 @@ func TestLargeObjectStreamsAndCoalesces(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); results[i] = hs.get("/big.bin") }()
 	}
-	waitFor(t, "waiters", func() bool { return hs.edge.stats.Coalesced.Load() == 7 })
+	waitFor(t, "waiters", func() bool { return hs.edge.cache.Stats.Coalesced.Load() == 7 })
 	close(release)
 	wg.Wait()
 	for _, r := range results {

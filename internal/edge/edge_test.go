@@ -110,7 +110,7 @@ func TestCoalescing(t *testing.T) {
 			results[i] = hs.get("/herd")
 		}()
 	}
-	waitFor(t, "all clients to wait on the fill", func() bool { return hs.edge.stats.Coalesced.Load() == n-1 })
+	waitFor(t, "all clients to wait on the fill", func() bool { return hs.edge.cache.Stats.Coalesced.Load() == n-1 })
 	close(release)
 	wg.Wait()
 	if got := hs.origin.hits.Load(); got != 1 {
@@ -140,7 +140,7 @@ func TestCoalescedErrorReachesWaiters(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); results[i] = hs.get("/broken") }()
 	}
-	waitFor(t, "waiters", func() bool { return hs.edge.stats.Coalesced.Load() == 19 })
+	waitFor(t, "waiters", func() bool { return hs.edge.cache.Stats.Coalesced.Load() == 19 })
 	close(release)
 	wg.Wait()
 	for _, r := range results {

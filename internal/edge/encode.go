@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/pixcdn/pixcdn/internal/compress"
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/objcache"
 )
 
 // compression is a domain's text compression, built from its configuration. A nil
@@ -28,13 +28,19 @@ func newCompression(c *config.Compress) *compression {
 	return &compression{min: int64(c.MinSize), max: int64(c.MaxSize), neg: compress.NewNegotiator(c.Encodings), minify: compress.NewMinifier(c.Minify)}
 }
 
+// Slots of a stored record's Meta that the text front-end fills once per record.
+const (
+	slotTextual objcache.Slot = iota // bool: the body's type is worth a content coding
+	slotCodings                      // *codingNames: the keys of the record's codings
+)
+
 // encodingFor returns the content coding to answer r with from a stored 200 response m of
 // size bytes, or "" to send it as it is.
-func (c *compression) encodingFor(r *http.Request, m *meta, size int64) string {
-	if c == nil || m.status != http.StatusOK || size < c.min || size > c.max {
+func (c *compression) encodingFor(r *http.Request, m *objcache.Meta, size int64) string {
+	if c == nil || m.Status != http.StatusOK || size < c.min || size > c.max {
 		return ""
 	}
-	if !m.compressible() { // first: most hits of an image CDN end here, on an atomic load
+	if !compressible(m) { // first: most hits of an image CDN end here, on an atomic load
 		return ""
 	}
 	ae := r.Header["Accept-Encoding"]
@@ -49,57 +55,33 @@ func (c *compression) encodingFor(r *http.Request, m *meta, size int64) string {
 }
 
 // compressible reports (and remembers on the meta, which the memo shares between hits) whether
-// the stored body's type is worth a content coding.
-func (m *meta) compressible() bool {
-	switch m.textual.Load() {
-	case 1:
-		return true
-	case 2:
-		return false
-	}
-	// RFC 9110 7.7: an intermediary must not transform a no-transform response, and a content
-	// coding it adds is a transformation.
-	ok := compress.CompressibleType(m.header.Get("Content-Type"), m.header.Get("Content-Encoding")) &&
-		!noTransform(m.header)
-	v := int32(2)
-	if ok {
-		v = 1
-	}
-	m.textual.Store(v)
-	return ok
+// the stored body's type is worth a content coding. RFC 9110 7.7: an intermediary must not
+// transform a no-transform response, and a content coding it adds is a transformation.
+func compressible(m *objcache.Meta) bool {
+	return m.Lazy(slotTextual, func() any {
+		return compress.CompressibleType(m.Header.Get("Content-Type"), m.Header.Get("Content-Encoding")) && !httpcache.NoTransform(m.Header)
+	}).(bool)
 }
 
-// noTransform reports whether Cache-Control carries no-transform.
-func noTransform(h http.Header) bool {
-	for _, v := range h["Cache-Control"] {
-		for d := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(d), "no-transform") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// serveEncoded answers from the enc coding of the stored source src (a hit, fresh or served
-// stale), making and storing the coding on first use. cs is the source's Cache-Status.
-func (s *Server) serveEncoded(w http.ResponseWriter, r *http.Request, d *domain, src *lookup, enc string, cs httpcache.Status) {
-	names := src.m.codingNames(src.key, src.obj.Size())
+// serveEncoded answers from the enc coding of the stored source in src (a hit, fresh or served
+// stale), making and storing the coding on first use. src.Status is the source's Cache-Status.
+func (s *Server) serveEncoded(w http.ResponseWriter, r *http.Request, d *domain, src *objcache.Result, enc string) error {
+	names := codingsOf(src.Meta, src.Key, src.Body.Size)
 	tag, key := names.tag, names.key(enc)
-	if obj, m := s.variantOf(key, src.m, tag); obj != nil {
-		vl := lookup{primary: src.primary, key: key, obj: obj, m: m}
-		s.serveStored(w, r, &vl, cs)
-		vl.release()
-		return
+	if v := s.cache.Variant(key, src.Meta, tag); v.Obj != nil {
+		body := objcache.Body{Obj: v.Obj, Size: v.Obj.Size()}
+		err := s.respond(w, r, v.Meta, &body, src.Status, true)
+		v.Release()
+		return err
 	}
-	srcObj, srcMeta := src.obj, src.m // the caller releases src after serveMade returns
-	s.serveMade(w, r, key, "vary-miss", "encoded", func(context.Context) (made, error) {
-		body, err := readObject(srcObj)
+	srcObj, srcMeta := src.Body.Obj, src.Meta // the caller releases src after serveMade returns
+	return s.serveMade(w, r, key, "vary-miss", "encoded", func(context.Context) (objcache.Made, error) {
+		body, err := objcache.ReadObject(srcObj)
 		if err != nil {
-			return made{}, err
+			return objcache.Made{}, err
 		}
 		m, b, err := s.encodeVariant(d, srcMeta, body, enc, tag)
-		return made{m: m, body: b, storable: true}, err
+		return objcache.Made{Meta: m, Body: b, Storable: true}, err
 	})
 }
 
@@ -120,29 +102,28 @@ func (n *codingNames) key(enc string) string {
 	return n.gzipK
 }
 
-func (m *meta) codingNames(key string, size int64) *codingNames {
-	if n := m.codings.Load(); n != nil {
-		return n
-	}
-	n := &codingNames{tag: sourceTag(m, size), br: derivedKey(key, "enc:"+compress.Brotli),
-		zstd: derivedKey(key, "enc:"+compress.Zstd), gzipK: derivedKey(key, "enc:"+compress.Gzip)}
-	m.codings.Store(n)
-	return n
+func codingsOf(m *objcache.Meta, key string, size int64) *codingNames {
+	return m.Lazy(slotCodings, func() any {
+		return &codingNames{tag: objcache.SourceTag(m, size), br: objcache.DerivedKey(key, "enc:"+compress.Brotli),
+			zstd: objcache.DerivedKey(key, "enc:"+compress.Zstd), gzipK: objcache.DerivedKey(key, "enc:"+compress.Gzip)}
+	}).(*codingNames)
 }
 
 // serveEncodedBody is serveEncoded for a source just fetched, whose whole body is in hand.
-func (s *Server) serveEncodedBody(w http.ResponseWriter, r *http.Request, d *domain, base string, src *meta, body []byte, enc string, storable bool, cs httpcache.Status) {
-	tag := sourceTag(src, int64(len(body)))
-	key := derivedKey(base, "enc:"+enc)
-	s.serveMade(w, r, key, cs.Fwd, "encoded", func(context.Context) (made, error) {
-		m, b, err := s.encodeVariant(d, src, body, enc, tag)
-		return made{m: m, body: b, storable: storable}, err
+func (s *Server) serveEncodedBody(w http.ResponseWriter, r *http.Request, d *domain, src *objcache.Result, enc string) error {
+	body := src.Body.Bytes
+	tag := objcache.SourceTag(src.Meta, int64(len(body)))
+	key := objcache.DerivedKey(src.Key, "enc:"+enc)
+	storable := src.Status.Stored
+	return s.serveMade(w, r, key, src.Status.Fwd, "encoded", func(context.Context) (objcache.Made, error) {
+		m, b, err := s.encodeVariant(d, src.Meta, body, enc, tag)
+		return objcache.Made{Meta: m, Body: b, Storable: storable}, err
 	})
 }
 
 // encodeVariant minifies (where configured) and encodes a source body.
-func (s *Server) encodeVariant(d *domain, src *meta, body []byte, enc, tag string) (*meta, []byte, error) {
-	h := derivedHeader(src.header)
+func (s *Server) encodeVariant(d *domain, src *objcache.Meta, body []byte, enc, tag string) (*objcache.Meta, []byte, error) {
+	h := objcache.DerivedHeader(src.Header)
 	plain := d.compress.minify.Minify(h.Get("Content-Type"), body)
 	var out bytes.Buffer
 	out.Grow(len(plain)/3 + 64)
@@ -150,29 +131,7 @@ func (s *Server) encodeVariant(d *domain, src *meta, body []byte, enc, tag strin
 		return nil, nil, fmt.Errorf("encoding %s: %w", enc, err)
 	}
 	h["Content-Encoding"] = []string{enc}
-	h["Etag"] = []string{bodyETag(out.Bytes())}
-	addVary(h, "Accept-Encoding")
-	return derivedMeta(src, h, tag), out.Bytes(), nil
-}
-
-// readObject reads a stored body whole (bounded by the caller: compression's max_size, an
-// image domain's max_source_bytes).
-func readObject(obj interface {
-	Bytes() ([]byte, bool)
-	Size() int64
-	NewReader(off, n int64) (io.ReadCloser, error)
-}) ([]byte, error) {
-	if b, ok := obj.Bytes(); ok {
-		return b, nil
-	}
-	rc, err := obj.NewReader(0, obj.Size())
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b := make([]byte, obj.Size())
-	if _, err := io.ReadFull(rc, b); err != nil {
-		return nil, fmt.Errorf("reading cached source: %w", err)
-	}
-	return b, nil
+	h["Etag"] = []string{objcache.BodyETag(out.Bytes())}
+	httpcache.AddVary(h, "Accept-Encoding")
+	return objcache.DerivedMeta(src, h, tag), out.Bytes(), nil
 }

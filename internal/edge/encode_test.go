@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"compress/gzip"
+	"github.com/pixcdn/pixcdn/internal/purge"
 	"io"
 	"net/http"
 	"strconv"
@@ -252,7 +253,7 @@ func TestCompressionVariantsFollowTheSource(t *testing.T) {
 	expect(t, r, 200, "", "; hit")
 	// Purged and changed at the origin: the variant goes with its source.
 	version.Store(2)
-	hs.purge(t, PurgeRequest{Kind: PurgeURL, Targets: []string{"example.com/app.js"}})
+	hs.purge(t, purge.Purge{Kind: purge.URL, Targets: []string{"example.com/app.js"}})
 	r = get()
 	if !strings.Contains(r.body, "version 2") {
 		t.Fatalf("after purge: body %.40q, Cache-Status %q", r.body, r.cacheStatus())

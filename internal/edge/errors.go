@@ -7,6 +7,7 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 	"github.com/pixcdn/pixcdn/internal/imageproc"
+	"github.com/pixcdn/pixcdn/internal/objcache"
 	"github.com/pixcdn/pixcdn/internal/origin"
 )
 
@@ -16,13 +17,13 @@ import (
 func statusFor(err error) (int, string) {
 	var (
 		mbe *http.MaxBytesError
-		ose *originStatusError
+		ose *objcache.StatusError
 	)
 	switch {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "request-body-too-large"
 	case errors.As(err, &ose):
-		return ose.status, "origin-error"
+		return ose.Status, "origin-error"
 	case errors.Is(err, imageproc.ErrTimeout): // before the deadline it also wraps
 		return http.StatusServiceUnavailable, "image-timeout"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -33,11 +34,11 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnsupportedMediaType, "not-an-image"
 	case errors.Is(err, imageproc.ErrTooCostly):
 		return http.StatusUnprocessableEntity, "image-too-costly"
-	case errors.Is(err, imageproc.ErrUnprocessable):
+	case errors.Is(err, imageproc.ErrUnprocessable), errors.Is(err, objcache.ErrSourceTooLarge):
 		return http.StatusUnprocessableEntity, "unprocessable-image"
 	case errors.Is(err, imageproc.ErrBusy):
 		return http.StatusServiceUnavailable, "image-queue-full"
-	case errors.Is(err, errAbandoned):
+	case errors.Is(err, objcache.ErrAbandoned):
 		return http.StatusServiceUnavailable, "abandoned"
 	}
 	switch origin.KindOf(err) {

@@ -105,10 +105,7 @@ func TestClientGoneMidResponse(t *testing.T) {
 	if hs.origin.hits.Load() != 1 {
 		t.Fatalf("origin hits %d", hs.origin.hits.Load())
 	}
-	hs.edge.flights.mu.Lock()
-	left := len(hs.edge.flights.m)
-	hs.edge.flights.mu.Unlock()
-	if left != 0 {
+	if left := hs.edge.cache.InFlight(); left != 0 {
 		t.Fatalf("%d flights left registered", left)
 	}
 }

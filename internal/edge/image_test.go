@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"github.com/pixcdn/pixcdn/internal/purge"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -287,7 +288,7 @@ func TestImagePurgeTakesVariants(t *testing.T) {
 	hs, _ := newImageHarness(t, harnessOpt{})
 	hs.get("/photo.jpg?w=100")
 	expect(t, hs.get("/photo.jpg?w=100"), 200, "", "; hit")
-	hs.purge(t, PurgeRequest{Kind: PurgeURL, Targets: []string{"example.com/photo.jpg"}})
+	hs.purge(t, purge.Purge{Kind: purge.URL, Targets: []string{"example.com/photo.jpg"}})
 	r := hs.get("/photo.jpg?w=100")
 	if strings.Contains(r.cacheStatus(), "; hit") || hs.origin.hits.Load() != 2 {
 		t.Fatalf("after purging the source: Cache-Status %q, origin hits %d", r.cacheStatus(), hs.origin.hits.Load())
@@ -447,7 +448,7 @@ func TestImageJobOutlivesItsFirstClientWhileOthersWait(t *testing.T) {
 	waitFor(t, "the first job to queue", func() bool { _, waiting := hs.edge.images.Stats(); return waiting == 1 })
 	second := make(chan result, 1)
 	go func() { second <- hs.get("/photo.jpg?w=70") }()
-	waitFor(t, "the second client to join", func() bool { return hs.edge.stats.Coalesced.Load() >= 1 })
+	waitFor(t, "the second client to join", func() bool { return hs.edge.cache.Stats.Coalesced.Load() >= 1 })
 	cancel()
 	<-gone
 	release()

@@ -104,8 +104,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.wg.Wait()
-	if rt := s.routes.Load(); rt != nil && rt.stop != nil {
-		rt.stop()
+	s.closeRoutes()
+	if err := s.cache.Close(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -93,17 +93,16 @@ func addOriginTime(w http.ResponseWriter, d time.Duration) {
 var requestSeq atomic.Uint64
 
 // observed serves r through a recorder and reports it to the metrics and the access log.
-func (s *Server) observed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) observed(w http.ResponseWriter, r *http.Request) error {
 	rec := recorders.Get().(*recorder)
 	rec.ResponseWriter, rec.status, rec.bytes, rec.originTime, rec.domain = w, 0, 0, 0, ""
 	start := time.Now()
 	rec.start = start
-	defer func() {
-		s.report(rec, r, start)
-		rec.ResponseWriter = nil
-		recorders.Put(rec)
-	}()
-	s.serve(rec, r)
+	err := s.serve(rec, r, true)
+	s.report(rec, r, start)
+	rec.ResponseWriter = nil
+	recorders.Put(rec)
+	return err
 }
 
 // report fills the request's RequestInfo. Its strings point into the request and the recorder:

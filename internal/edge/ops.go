@@ -22,8 +22,10 @@ type PrefetchResult struct {
 	Err         error
 }
 
-// Prefetch fetches one URL ("https://host/path" or "host/path") into the cache through the
-// normal request path, so it is coalesced with client requests and held to the origin's limit.
+// Prefetch fetches one URL ("https://host/path" or "host/path") into the cache as a client
+// request for it would be served, so it is coalesced with client requests, held to the
+// origin's limit, and makes the image variant or coding it names. The domain's access rules
+// (signatures, IP lists, rate limits) are for clients: the operator's prefetch skips them.
 func (s *Server) Prefetch(ctx context.Context, rawURL string) PrefetchResult {
 	res := PrefetchResult{URL: rawURL}
 	target := rawURL
@@ -35,19 +37,17 @@ func (s *Server) Prefetch(ctx context.Context, rawURL string) PrefetchResult {
 		res.Err = fmt.Errorf("bad URL %q", rawURL)
 		return res
 	}
-	// The operator asked for it through the admin API: the domain's access rules (signatures,
-	// IP lists, rate limits) are for clients, not for this.
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, prefetchKey{}, true), http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		res.Err = err
 		return res
 	}
 	req.RequestURI, req.RemoteAddr = u.RequestURI(), "127.0.0.1:0"
 	req.Header.Set("User-Agent", "pixcdn-prefetch")
-	w := &captureWriter{h: http.Header{}} // no limit: keeps the header, counts the body
+	w := &countingWriter{h: http.Header{}}
 	start := time.Now()
-	if err := catchAbort(func() { s.ServeHTTP(w, req) }); err != nil {
-		res.Err = fmt.Errorf("transfer aborted")
+	if err := s.serve(w, req, false); err != nil {
+		res.Err = fmt.Errorf("transfer aborted: %w", err)
 	}
 	res.Duration, res.Status, res.Bytes = time.Since(start), w.status, w.n
 	res.CacheStatus = w.h.Get("Cache-Status")
@@ -57,24 +57,47 @@ func (s *Server) Prefetch(ctx context.Context, rawURL string) PrefetchResult {
 	return res
 }
 
-// prefetchKey marks a request's context as a prefetch.
-type prefetchKey struct{}
+// countingWriter is the ResponseWriter of a prefetch: it keeps the status and header and
+// counts the body, which it drops.
+type countingWriter struct {
+	h      http.Header
+	status int
+	n      int64
+}
 
-// Reload swaps in a new configuration for the domains (origins, cache rules, certificates).
-// The new routes are built completely first; on any error the running ones stay. Settings
-// that belong to listeners and the store (listen addresses, cache sizes, timeouts) need a
-// restart; they are reported, not applied.
+func (c *countingWriter) Header() http.Header { return c.h }
+
+func (c *countingWriter) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// Reload swaps in a new configuration for the domains (origins, cache rules, certificates),
+// in the four steps of a careful reload: build the new domains completely (keeping the
+// runtime of every domain whose configuration and TLS files did not change: its origin's
+// health and connections, rate limits, certificate and OCSP staple), swap them in, then close
+// what the old configuration held that the new one does not use. On any error while building,
+// what was built is closed and the running configuration stays. Settings that belong to
+// listeners and the store (listen addresses, cache sizes, timeouts) need a restart; they are
+// reported, not applied.
 func (s *Server) Reload(cfg *config.Config) error {
-	rt, err := buildRoutes(cfg, nil, s.now)
+	old := s.routes.Load()
+	rt, err := s.buildRoutes(cfg, old)
 	if err != nil {
 		return err
 	}
-	old := s.cfg
-	if cfg.Listen != old.Listen || cfg.TLSListen != old.TLSListen || cfg.Cache != old.Cache || !reflect.DeepEqual(cfg.Server, old.Server) {
+	if cfg.Listen != s.cfg.Listen || cfg.TLSListen != s.cfg.TLSListen || cfg.Cache != s.cfg.Cache || !reflect.DeepEqual(cfg.Server, s.cfg.Server) {
 		s.log.Warn("reload: listener, server and cache settings change only on restart")
 	}
 	s.useRoutes(rt)
-	s.log.Info("configuration reloaded", "domains", len(cfg.Domains))
+	s.log.Info("configuration reloaded", "domains", len(cfg.Domains), "version", cfg.Version())
 	return nil
 }
 

@@ -10,52 +10,53 @@ import (
 
 // pass forwards a request the cache does not answer (unsafe methods, bypass rules) and, after
 // a successful unsafe method, invalidates what RFC 9111 4.4 says it invalidates.
-func (s *Server) pass(w http.ResponseWriter, r *http.Request, d *domain, fwd string) {
+func (s *Server) pass(w http.ResponseWriter, r *http.Request, d *domain, fwd string) error {
 	if s.maxBody > 0 && r.ContentLength > s.maxBody {
 		s.writeError(w, http.StatusRequestEntityTooLarge, "request-body-too-large", httpcache.Status{Fwd: fwd})
-		return
+		return nil
 	}
-	req := s.forwardRequest(r.Context(), r, d, r.Method)
+	req := s.cache.Forward(r.Context(), d.policy, r, r.Method)
 	if r.Body != nil && r.Body != http.NoBody {
 		req.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		req.ContentLength = r.ContentLength
 	}
-	status, header := s.proxy(w, r, d, req, httpcache.Status{Fwd: fwd})
+	status, header, err := s.proxy(w, r, d, req, httpcache.Status{Fwd: fwd})
 	if status != 0 && httpcache.InvalidatesOn(r.Method, status) {
 		for _, target := range httpcache.InvalidationTargets(r.Host, r.URL, header) {
 			s.invalidate(r, d, target)
 		}
 	}
+	return err
 }
 
 // passGet asks the origin directly for a GET or HEAD the cache will not store, keeping the
 // client's conditional and range headers for the origin to answer.
-func (s *Server) passGet(w http.ResponseWriter, r *http.Request, d *domain, fwd, detail string) {
-	s.proxy(w, r, d, s.forwardRequest(r.Context(), r, d, r.Method), httpcache.Status{Fwd: fwd, Detail: detail})
+func (s *Server) passGet(w http.ResponseWriter, r *http.Request, d *domain, fwd, detail string) error {
+	_, _, err := s.proxy(w, r, d, s.cache.Forward(r.Context(), d.policy, r, r.Method), httpcache.Status{Fwd: fwd, Detail: detail})
+	return err
 }
 
 // proxy sends req and streams the answer back; it returns the origin's status and header,
 // status 0 when the origin could not be asked.
-func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *http.Request, cs httpcache.Status) (int, http.Header) {
-	s.stats.OriginFetches.Add(1)
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *http.Request, cs httpcache.Status) (int, http.Header, error) {
+	s.stats.Passes.Add(1)
 	start := time.Now()
 	resp, err := d.origin.Fetch(req)
 	took := time.Since(start)
 	addOriginTime(w, took)
+	s.noteOrigin(d, resp, err, took)
 	if err != nil {
-		s.noteOrigin(d, nil, err, took)
-		if origin.KindOf(err) != origin.KindBadRequest {
-			s.stats.OriginErrors.Add(1)
+		if origin.KindOf(err) != origin.KindBadRequest { // a client's broken body is not the origin's failure
+			s.stats.PassErrors.Add(1)
 		}
 		status, reason := statusFor(err)
 		cs.Detail = reason
 		s.writeError(w, status, reason, cs)
-		return 0, nil
+		return 0, nil, nil
 	}
 	defer resp.Body.Close()
-	s.noteOrigin(d, resp, nil, took)
 	httpcache.RemoveHopByHop(resp.Header)
-	resp.Header["Via"] = append(resp.Header["Via"], s.via)
+	resp.Header["Via"] = append(resp.Header["Via"], s.cache.Via())
 	cs.FwdStatus = resp.StatusCode
 	h := w.Header()
 	for k, vs := range resp.Header {
@@ -64,9 +65,11 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *h
 	h.Set("Cache-Status", string(cs.Append(nil, s.nodeName)))
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
-		s.copyOut(w, resp.Body)
+		if err := s.copyOut(w, resp.Body); err != nil {
+			return resp.StatusCode, resp.Header, err
+		}
 	}
-	return resp.StatusCode, resp.Header
+	return resp.StatusCode, resp.Header, nil
 }
 
 // invalidate drops the stored object of a path ("/p" or "/p?q") of a domain. Dropping the key
@@ -79,5 +82,5 @@ func (s *Server) invalidate(r *http.Request, d *domain, target string) {
 			break
 		}
 	}
-	s.store.Delete(d.keyer.key(r.Host, path, query, r.Header))
+	s.cache.Delete(d.policy.Keys.Key(r.Host, path, query, r.Header))
 }

@@ -3,6 +3,7 @@ package edge
 import (
 	"errors"
 	"fmt"
+	"github.com/pixcdn/pixcdn/internal/purge"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -27,7 +28,7 @@ func versioned(v *atomic.Int64, headers ...string) http.HandlerFunc {
 }
 
 // purge purges a moment after what came before (bans cover objects fetched before them).
-func (hs *harness) purge(t *testing.T, req PurgeRequest) {
+func (hs *harness) purge(t *testing.T, req purge.Purge) {
 	t.Helper()
 	hs.clock.Advance(time.Millisecond)
 	if _, err := hs.edge.Purge(req); err != nil {
@@ -48,7 +49,7 @@ func TestPurgeURLAllVariants(t *testing.T) {
 	}
 	hs.get("/other")
 	v.Add(1)
-	hs.purge(t, PurgeRequest{Kind: PurgeURL, Targets: []string{"https://example.com/page?x=1"}})
+	hs.purge(t, purge.Purge{Kind: purge.URL, Targets: []string{"https://example.com/page?x=1"}})
 	for _, lang := range []string{"en", "de"} {
 		expect(t, hs.get("/page?x=1", "Accept-Language: "+lang), 200, lang+" v1")
 	}
@@ -62,12 +63,12 @@ func TestPurgePrefixAndDomain(t *testing.T) {
 		hs.get(p)
 	}
 	v.Add(1)
-	hs.purge(t, PurgeRequest{Kind: PurgePrefix, Targets: []string{"www.example.com/img/"}}) // an alias names the domain
+	hs.purge(t, purge.Purge{Kind: purge.Prefix, Targets: []string{"www.example.com/img/"}}) // an alias names the domain
 	expect(t, hs.get("/img/a.jpg"), 200, "/img/a.jpg v1", "fwd=miss")
 	expect(t, hs.get("/img/sub/b.jpg"), 200, "/img/sub/b.jpg v1")
 	expect(t, hs.get("/css/c.css"), 200, "/css/c.css v0", "hit")
 	v.Add(1)
-	hs.purge(t, PurgeRequest{Kind: PurgeDomain, Targets: []string{"example.com"}})
+	hs.purge(t, purge.Purge{Kind: purge.Domain, Targets: []string{"example.com"}})
 	expect(t, hs.get("/css/c.css"), 200, "/css/c.css v2")
 	expect(t, hs.get("/img/a.jpg"), 200, "/img/a.jpg v2")
 }
@@ -91,11 +92,11 @@ func TestPurgeByTagFromOriginHeaders(t *testing.T) {
 		}
 	}
 	v.Add(1)
-	hs.purge(t, PurgeRequest{Kind: PurgeTag, Targets: []string{"product-1"}})
+	hs.purge(t, purge.Purge{Kind: purge.Tag, Targets: []string{"product-1"}})
 	expect(t, hs.get("/p1"), 200, "/p1 v1")
 	expect(t, hs.get("/p2"), 200, "/p2 v0", "hit")
 	v.Add(1)
-	hs.purge(t, PurgeRequest{Kind: PurgeTag, Targets: []string{"catalog"}, Domain: "example.com"})
+	hs.purge(t, purge.Purge{Kind: purge.Tag, Targets: []string{"catalog"}, Domain: "example.com"})
 	expect(t, hs.get("/p1"), 200, "/p1 v2")
 	expect(t, hs.get("/p2"), 200, "/p2 v2")
 	expect(t, hs.get("/p3"), 200, "/p3 v0", "hit")
@@ -106,8 +107,8 @@ func TestSoftVersusHardPurgeWithOriginDown(t *testing.T) {
 	hs := newHarness(t, versioned(&v, "Cache-Control: max-age=600"), harnessOpt{})
 	hs.get("/soft")
 	hs.get("/hard")
-	hs.purge(t, PurgeRequest{Kind: PurgeURL, Targets: []string{"example.com/soft"}, Soft: true})
-	hs.purge(t, PurgeRequest{Kind: PurgeURL, Targets: []string{"example.com/hard"}})
+	hs.purge(t, purge.Purge{Kind: purge.URL, Targets: []string{"example.com/soft"}, Soft: true})
+	hs.purge(t, purge.Purge{Kind: purge.URL, Targets: []string{"example.com/hard"}})
 	hs.origin.srv.Close()
 	expect(t, hs.get("/soft"), 200, "/soft v0", "fwd=stale", "detail=origin-error")
 	expect(t, hs.get("/hard"), http.StatusBadGateway, "")
@@ -117,7 +118,7 @@ func TestSoftPurgeRevalidates(t *testing.T) {
 	var v atomic.Int64
 	hs := newHarness(t, versioned(&v, "Cache-Control: max-age=600"), harnessOpt{})
 	hs.get("/s")
-	hs.purge(t, PurgeRequest{Kind: PurgePrefix, Targets: []string{"example.com/"}, Soft: true})
+	hs.purge(t, purge.Purge{Kind: purge.Prefix, Targets: []string{"example.com/"}, Soft: true})
 	expect(t, hs.get("/s"), 200, "/s v0", "fwd=stale", "fwd-status=304")
 	expect(t, hs.get("/s"), 200, "/s v0", "hit")
 	if hs.origin.hits.Load() != 2 {
@@ -131,7 +132,7 @@ func TestPurgeSurvivesRestartAndSparesNewObjects(t *testing.T) {
 	hs := newHarness(t, versioned(&v, "Cache-Control: max-age=600"), opt)
 	hs.get("/a")
 	hs.get("/b")
-	hs.purge(t, PurgeRequest{Kind: PurgePrefix, Targets: []string{"example.com/a"}})
+	hs.purge(t, purge.Purge{Kind: purge.Prefix, Targets: []string{"example.com/a"}})
 	hs.clock.Advance(time.Second)
 	hs.stop()
 	v.Add(1)
@@ -143,14 +144,14 @@ func TestPurgeSurvivesRestartAndSparesNewObjects(t *testing.T) {
 
 func TestPurgeRejectsBadRequests(t *testing.T) {
 	hs := newHarness(t, static("x"), harnessOpt{})
-	for _, req := range []PurgeRequest{
-		{Kind: PurgeURL},
+	for _, req := range []purge.Purge{
+		{Kind: purge.URL},
 		{Kind: "everything", Targets: []string{"x"}},
-		{Kind: PurgeURL, Targets: []string{"unknown.test/a"}},
-		{Kind: PurgeDomain, Targets: []string{"unknown.test"}},
-		{Kind: PurgeTag, Targets: []string{"two words"}},
+		{Kind: purge.URL, Targets: []string{"unknown.test/a"}},
+		{Kind: purge.Domain, Targets: []string{"unknown.test"}},
+		{Kind: purge.Tag, Targets: []string{"two words"}},
 	} {
-		if _, err := hs.edge.Purge(req); !errors.Is(err, ErrBadPurge) {
+		if _, err := hs.edge.Purge(req); !errors.Is(err, purge.ErrBad) {
 			t.Errorf("%+v: err %v", req, err)
 		}
 	}

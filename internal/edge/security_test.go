@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pixcdn/pixcdn/internal/purge"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/imageproc"
+	"github.com/pixcdn/pixcdn/internal/objcache"
 	"github.com/pixcdn/pixcdn/internal/origin"
 )
 
@@ -125,7 +127,7 @@ func TestCatchAllKeyedByHost(t *testing.T) {
 	if n := hs.origin.hits.Load(); n != 2 {
 		t.Fatalf("origin hits %d, want 2", n)
 	}
-	hs.purge(t, PurgeRequest{Kind: PurgeURL, Targets: []string{"a.example/page"}})
+	hs.purge(t, purge.Purge{Kind: purge.URL, Targets: []string{"a.example/page"}})
 	expect(t, hs.get("/page", "Host: a.example"), 200, "host=a.example xfh=a.example", "stored")
 	expect(t, hs.get("/page", "Host: b.example"), 200, "host=b.example xfh=b.example", "hit")
 }
@@ -148,7 +150,7 @@ func TestRewriteHeadersDoNotReachTheOrigin(t *testing.T) {
 			path = o
 		}
 		var got []string
-		for _, f := range rerouting {
+		for _, f := range objcache.Rerouting {
 			if v := r.Header.Get(f); v != "" {
 				got = append(got, f)
 			}
@@ -156,7 +158,7 @@ func TestRewriteHeadersDoNotReachTheOrigin(t *testing.T) {
 		fmt.Fprintf(w, "path=%s rerouting=%v", path, got)
 	}
 	hostile := []string{"X-Original-URL: /admin"}
-	for _, f := range rerouting {
+	for _, f := range objcache.Rerouting {
 		if f != "X-Original-Url" {
 			hostile = append(hostile, f+": x")
 		}
@@ -171,7 +173,7 @@ func TestRewriteHeadersDoNotReachTheOrigin(t *testing.T) {
 		expect(t, hs.get("/home", "X-Original-URL: /admin"), 200, "path=/admin rerouting=[X-Original-Url]", "stored")
 		expect(t, hs.get("/home"), 200, "path=/home rerouting=[]", "stored")
 		expect(t, hs.get("/home", "X-Original-URL: /admin"), 200, "path=/admin rerouting=[X-Original-Url]", "hit")
-		hs.purge(t, PurgeRequest{Kind: PurgeURL, Targets: []string{"example.com/home"}})
+		hs.purge(t, purge.Purge{Kind: purge.URL, Targets: []string{"example.com/home"}})
 		expect(t, hs.get("/home", "X-Original-URL: /admin"), 200, "path=/admin rerouting=[X-Original-Url]", "stored")
 		expect(t, hs.get("/home"), 200, "path=/home rerouting=[]", "stored")
 	})

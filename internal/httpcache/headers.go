@@ -57,3 +57,37 @@ func MergeNotModified(stored, notModified http.Header) http.Header {
 	}
 	return out
 }
+
+// NoTransform reports whether a response's Cache-Control carries no-transform: an
+// intermediary must then not change its representation (RFC 9110 7.7), a content coding
+// included.
+func NoTransform(h http.Header) bool { return ParseCacheControl(h["Cache-Control"]).NoTransform }
+
+// AddVary adds field to h's Vary unless it is listed already (in any case).
+func AddVary(h http.Header, field string) {
+	for _, line := range h["Vary"] {
+		for line != "" {
+			var f string
+			f, line, _ = strings.Cut(line, ",")
+			if strings.EqualFold(trimOWS(f), field) {
+				return
+			}
+		}
+	}
+	h["Vary"] = append(h["Vary"], field)
+}
+
+// VaryWithout is h's Vary fields, as written, less field (in any case).
+func VaryWithout(h http.Header, field string) []string {
+	var out []string
+	for _, line := range h["Vary"] {
+		for line != "" {
+			var f string
+			f, line, _ = strings.Cut(line, ",")
+			if f = trimOWS(f); f != "" && !strings.EqualFold(f, field) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}

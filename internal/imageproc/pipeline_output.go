@@ -18,12 +18,16 @@ var defaultQuality = map[string]int{"jpeg": 80, "webp": 80, "avif": 60}
 // fraction of the default 4 for a few percent more bytes.
 var effort = map[string]int{"png": 6, "webp": 4, "avif": 2, "gif": 4}
 
+// CompressedQuality is the quality auto=compress gives a default quality q (the pipeline's
+// own, or one a domain configures): 10 lower, at least 1.
+func CompressedQuality(q int) int { return max(q-10, 1) }
+
 func (j *job) saveOptions() vips.SaveOptions {
 	q := j.spec.Quality
 	if q == 0 {
 		q = defaultQuality[j.format]
 		if j.spec.Compress {
-			q -= 10
+			q = CompressedQuality(q)
 		}
 	}
 	return vips.SaveOptions{Format: j.format, Quality: q, Effort: effort[j.format]}

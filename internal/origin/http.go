@@ -9,13 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pixcdn/pixcdn/internal/httpcache"
 )
 
 // Server is one HTTP(S) server of an HTTP origin.
@@ -318,7 +319,7 @@ func (h *HTTP) outgoing(req *http.Request, u *upstream, attempt int) (*http.Requ
 		return nil, nil, fmt.Errorf("invalid Host header %q", out.Host)
 	}
 	out.URL = u.target(req.URL, out.Host)
-	removeHopByHop(out.Header)
+	httpcache.RemoveHopByHop(out.Header)
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // keep net/http from adding its own
 	}
@@ -339,25 +340,6 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-// hopByHop are the headers that describe one connection, not the message (RFC 9110 7.6.1).
-var hopByHop = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-func removeHopByHop(h http.Header) {
-	for _, f := range h["Connection"] {
-		for name := range strings.SplitSeq(f, ",") {
-			if name = textproto.TrimString(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, name := range hopByHop {
-		delete(h, name)
-	}
 }
 
 // ErrClientBody is wrapped by the *Error (KindBadRequest) of a request whose body could not be

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/admin"
+	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
 // Edge is a fake admin.Edge that records what it is asked. Its zero value is ready to use: it
@@ -22,35 +23,41 @@ type Edge struct {
 	// or 404 for a URL containing "/missing".
 	PrefetchFunc func(ctx context.Context, rawURL string) admin.PrefetchResult
 	ReloadErr    error            // what Reload returns
-	Now          func() time.Time // PurgeResult.At; default a fixed instant
+	Now          func() time.Time // unused by Purge (the admin API sets a purge's issue time); kept for callers
 	NotReady     atomic.Bool      // Ready reports !NotReady
 
 	mu         sync.Mutex
-	purges     []admin.PurgeRequest
+	purges     []purge.Purge
 	prefetched []string
 	reloads    int
 }
 
 var _ admin.Edge = (*Edge)(nil)
 
-// FixedTime is PurgeResult.At when Edge.Now is not set.
+// FixedTime is a fixed instant for tests' clocks.
 var FixedTime = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 
-// Purge records req. A target containing a space is refused, as a malformed one would be.
-func (e *Edge) Purge(req admin.PurgeRequest) (admin.PurgeResult, error) {
-	for _, t := range req.Targets {
+// Purge records p. A target containing a space is refused, as a malformed one would be; an ID
+// seen before is answered as already applied.
+func (e *Edge) Purge(p purge.Purge) (purge.Result, error) {
+	for _, t := range p.Targets {
 		if strings.ContainsAny(t, " \t") {
-			return admin.PurgeResult{}, fmt.Errorf("bad %s target %q: contains white space", req.Kind, t)
+			return purge.Result{}, fmt.Errorf("bad %s target %q: contains white space", p.Kind, t)
 		}
 	}
 	e.mu.Lock()
-	e.purges = append(e.purges, req)
-	e.mu.Unlock()
-	at := FixedTime
-	if e.Now != nil {
-		at = e.Now()
+	defer e.mu.Unlock()
+	applied := true
+	for _, q := range e.purges {
+		if q.ID == p.ID {
+			applied = false
+		}
 	}
-	return admin.PurgeResult{Kind: req.Kind, Targets: len(req.Targets), Soft: req.Soft, At: at}, nil
+	if applied {
+		e.purges = append(e.purges, p)
+	}
+	return purge.Result{ID: p.ID, Node: "fake", Kind: p.Kind, Targets: len(p.Targets), Soft: p.Soft, Issued: p.Issued,
+		Applied: applied, BanVersion: uint64(len(e.purges))}, nil
 }
 
 // Prefetch records rawURL and answers through PrefetchFunc or the default.
@@ -79,10 +86,10 @@ func (e *Edge) Reload() error {
 func (e *Edge) Ready() bool { return !e.NotReady.Load() }
 
 // Purges returns the purge requests applied so far, oldest first.
-func (e *Edge) Purges() []admin.PurgeRequest {
+func (e *Edge) Purges() []purge.Purge {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]admin.PurgeRequest(nil), e.purges...)
+	return append([]purge.Purge(nil), e.purges...)
 }
 
 // Prefetched returns the URLs Prefetch was called with, in call order.

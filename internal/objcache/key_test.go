@@ -1,4 +1,4 @@
-package edge
+package objcache
 
 import (
 	"net/http"
@@ -8,8 +8,8 @@ import (
 )
 
 // keyerFor is the keyer of a domain named name with a query policy.
-func keyerFor(name, mode string, params []string, sort bool) keyer {
-	return newKeyer(&config.Domain{Name: name, Cache: config.DomainCache{Query: config.QueryKey{Mode: mode, Params: params, Sort: &sort}}})
+func keyerFor(name, mode string, params []string, sort bool) Keyer {
+	return NewKeyer(KeyConfig{Name: name, QueryMode: mode, Params: params, SortParams: sort})
 }
 
 func TestKeyer(t *testing.T) {
@@ -32,7 +32,7 @@ func TestKeyer(t *testing.T) {
 		{"keep_all", nil, true, "/p", "a=1&&b=2&", "h/p?a=1&b=2"},
 	} {
 		k := keyerFor("h", tc.mode, tc.params, tc.sort)
-		if got := k.key("H:8080", tc.path, tc.query, nil); got != tc.want {
+		if got := k.Key("H:8080", tc.path, tc.query, nil); got != tc.want {
 			t.Errorf("%s %v %q: key %q, want %q", tc.mode, tc.params, tc.query, got, tc.want)
 		}
 	}
@@ -58,57 +58,58 @@ func TestKeyerHost(t *testing.T) {
 		{"*", nil, nil, "evil.example:1", "*/a", ""},
 		{"*", nil, &yes, "Evil.example:1", "evil.example/a", "evil.example"},
 	} {
-		k := newKeyer(&config.Domain{Name: tc.name, Aliases: tc.aliases, Cache: config.DomainCache{KeyHost: tc.keyHost}})
-		if got := k.key(tc.reqHost, "/a", "", nil); got != tc.key {
+		dc := &config.Domain{Name: tc.name, Aliases: tc.aliases, Cache: config.DomainCache{KeyHost: tc.keyHost}}
+		k := NewKeyer(KeyConfig{Name: dc.Name, ByHost: dc.KeysHost()})
+		if got := k.Key(tc.reqHost, "/a", "", nil); got != tc.key {
 			t.Errorf("%s %v key_host=%v, Host %q: key %q, want %q", tc.name, tc.aliases, tc.keyHost, tc.reqHost, got, tc.key)
 		}
-		if got := k.upstreamHost(tc.reqHost); got != tc.sent {
+		if got := k.UpstreamHost(tc.reqHost); got != tc.sent {
 			t.Errorf("%s %v key_host=%v, Host %q: origin sent Host %q, want %q", tc.name, tc.aliases, tc.keyHost, tc.reqHost, got, tc.sent)
 		}
 	}
 }
 
 func TestKeyerHeaders(t *testing.T) {
-	k := newKeyer(&config.Domain{Name: "h", Cache: config.DomainCache{KeyHeaders: []string{"X-Original-Url", "X-Device"}}})
-	a := k.key("h", "/p", "q=1", http.Header{"X-Original-Url": {"/admin"}})
-	b := k.key("h", "/p", "q=1", http.Header{"X-Original-Url": {"/other"}})
-	c := k.key("h", "/p", "q=1", http.Header{"X-Original-Url": {"/admin"}, "X-Device": {""}})
-	none := k.key("h", "/p", "q=1", nil)
+	k := NewKeyer(KeyConfig{Name: "h", Headers: []string{"X-Original-Url", "X-Device"}})
+	a := k.Key("h", "/p", "q=1", http.Header{"X-Original-Url": {"/admin"}})
+	b := k.Key("h", "/p", "q=1", http.Header{"X-Original-Url": {"/other"}})
+	c := k.Key("h", "/p", "q=1", http.Header{"X-Original-Url": {"/admin"}, "X-Device": {""}})
+	none := k.Key("h", "/p", "q=1", nil)
 	if a == b || a == c || a == none || c == none {
 		t.Fatalf("keys do not tell the fields apart: %q %q %q %q", a, b, c, none)
 	}
 	for _, key := range []string{a, b, c, none} {
-		if urlPart(key) != "h/p?q=1" || urlPart(key) != k.urlKey("h", "/p", "q=1") {
+		if urlPart(key) != "h/p?q=1" || urlPart(key) != k.URLKey("h", "/p", "q=1") {
 			t.Fatalf("url part of %q is %q", key, urlPart(key))
 		}
 	}
 }
 
 func TestMetaRoundTrip(t *testing.T) {
-	m := &meta{kind: kindObject, status: 404, mustReval: true, requestTime: 1, responseTime: 2, initialAge: 3,
-		ttl: 4, swr: 5, sie: 6, varyFields: []string{"Accept"}, header: map[string][]string{"A": {"1", "2"}}}
-	got, err := decodeMeta(m.encode())
-	if err != nil || got.status != 404 || !got.mustReval || got.ttl != 4 || got.header["A"][1] != "2" || got.varyFields[0] != "Accept" {
+	m := &Meta{Kind: RecordObject, Status: 404, MustRevalidate: true, RequestTime: 1, ResponseTime: 2, InitialAge: 3,
+		TTL: 4, SWR: 5, SIE: 6, VaryFields: []string{"Accept"}, Header: map[string][]string{"A": {"1", "2"}}}
+	got, err := DecodeMeta(m.Encode())
+	if err != nil || got.Status != 404 || !got.MustRevalidate || got.TTL != 4 || got.Header["A"][1] != "2" || got.VaryFields[0] != "Accept" {
 		t.Fatalf("%v %+v", err, got)
 	}
-	b := m.encode()
+	b := m.Encode()
 	for i := range b { // every truncation is an error, never a panic
-		if _, err := decodeMeta(b[:i]); err == nil {
+		if _, err := DecodeMeta(b[:i]); err == nil {
 			t.Fatalf("truncated at %d decoded", i)
 		}
 	}
 }
 
 func FuzzDecodeMeta(f *testing.F) {
-	f.Add((&meta{kind: kindVary, varyFields: []string{"Accept-Encoding"}}).encode())
-	f.Add((&meta{kind: kindObject, status: 200, header: map[string][]string{"Content-Type": {"text/css"}}}).encode())
+	f.Add((&Meta{Kind: RecordVary, VaryFields: []string{"Accept-Encoding"}}).Encode())
+	f.Add((&Meta{Kind: RecordObject, Status: 200, Header: map[string][]string{"Content-Type": {"text/css"}}}).Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeMeta(b)
+		m, err := DecodeMeta(b)
 		if err != nil {
 			return
 		}
-		again, err := decodeMeta(m.encode())
-		if err != nil || again.status != m.status || again.kind != m.kind || len(again.header) != len(m.header) {
+		again, err := DecodeMeta(m.Encode())
+		if err != nil || again.Status != m.Status || again.Kind != m.Kind || len(again.Header) != len(m.Header) {
 			t.Fatalf("re-encoding changed the record: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package edge
+package objcache
 
 import (
 	"net/http"
@@ -17,14 +17,14 @@ const (
 	queryDrop    = "drop"
 )
 
-// keyer builds cache keys for one domain. The key is the domain's canonical name (aliases share
+// Keyer builds cache keys for one domain. The key is the domain's canonical name (aliases share
 // one cache) or, for a domain keyed by host, the request's canonical host; then the escaped path
 // and the query string reduced as the domain's rules say; then the values of the request fields
 // the domain keys on. The scheme is not part of the key: http and https serve the same objects.
 //
 // What the origin is told of a request (its Host, X-Forwarded-Host, the keyed fields) is what
 // the key holds, so one client's Host or header can never become another client's hit.
-type keyer struct {
+type Keyer struct {
 	host    string
 	byHost  bool
 	headers []string // canonical field names
@@ -33,10 +33,20 @@ type keyer struct {
 	sort    bool
 }
 
-func newKeyer(dc *config.Domain) keyer {
-	q := &dc.Cache.Query
-	k := keyer{host: dc.Name, byHost: dc.KeysHost(), headers: dc.Cache.KeyHeaders, mode: q.Mode, sort: q.Sorted()}
-	params := q.Params
+// KeyConfig is what a domain's keys are made of.
+type KeyConfig struct {
+	Name       string   // the domain's name ("*" for the catch-all, "*.example.com" for a wildcard)
+	ByHost     bool     // the request's canonical host instead of Name
+	Headers    []string // canonical names of request fields in the key
+	QueryMode  string   // keep_all (default), drop_all, keep, drop
+	Params     []string // for keep and drop
+	SortParams bool     // parameter order does not matter
+}
+
+// NewKeyer makes the Keyer of a domain.
+func NewKeyer(c KeyConfig) Keyer {
+	k := Keyer{host: c.Name, byHost: c.ByHost, headers: c.Headers, mode: c.QueryMode, sort: c.SortParams}
+	params := c.Params
 	if k.mode == "" {
 		k.mode = queryKeepAll
 	}
@@ -49,25 +59,25 @@ func newKeyer(dc *config.Domain) keyer {
 	return k
 }
 
-// key returns the primary cache key of a request for host (as the client sent it), an escaped
+// Key returns the primary cache key of a request for host (as the client sent it), an escaped
 // path and a raw query; h holds the request's fields (nil: none, as for a purge).
-func (k *keyer) key(host, path, rawQuery string, h http.Header) string {
+func (k *Keyer) Key(host, path, rawQuery string, h http.Header) string {
 	if len(k.headers) > 0 {
-		return k.urlKey(host, path, rawQuery) + k.headerPart(h)
+		return k.URLKey(host, path, rawQuery) + k.headerPart(h)
 	}
-	return k.urlKey(host, path, rawQuery)
+	return k.URLKey(host, path, rawQuery)
 }
 
-// urlKey is the URL's part of a key: what a URL purge names.
-func (k *keyer) urlKey(host, path, rawQuery string) string {
+// URLKey is the URL's part of a key: what a URL purge names.
+func (k *Keyer) URLKey(host, path, rawQuery string) string {
 	if q := k.query(rawQuery); q != "" {
-		return k.base(host) + path + "?" + q
+		return k.Base(host) + path + "?" + q
 	}
-	return k.base(host) + path
+	return k.Base(host) + path
 }
 
-// base is what every key of a request to host starts with.
-func (k *keyer) base(host string) string {
+// Base is what every key of a request to host starts with: a prefix purge's start.
+func (k *Keyer) Base(host string) string {
 	if k.byHost {
 		return config.CanonicalHost(host)
 	}
@@ -87,7 +97,7 @@ const keyedFields = "\x00h\x00"
 
 // headerPart is the keyed fields' share of a key: every field, present or not, in the
 // configured order, so that "absent" and "empty" key apart.
-func (k *keyer) headerPart(h http.Header) string {
+func (k *Keyer) headerPart(h http.Header) string {
 	var b strings.Builder
 	b.WriteString(keyedFields)
 	for _, name := range k.headers {
@@ -102,12 +112,12 @@ func (k *keyer) headerPart(h http.Header) string {
 	return b.String()
 }
 
-// upstreamHost is the Host the origin is sent for a request to host (the origin's own Host
+// UpstreamHost is the Host the origin is sent for a request to host (the origin's own Host
 // setting overrides it): the request's canonical host when the key holds it, the domain's
 // name for a named domain, and "" (the origin server's own host) for the catch-all or a
 // wildcard domain keyed without its host. Never the raw header: a port or case a client
 // chose must not reach an origin that builds links from it.
-func (k *keyer) upstreamHost(host string) string {
+func (k *Keyer) UpstreamHost(host string) string {
 	switch {
 	case k.byHost:
 		return config.CanonicalHost(host)
@@ -117,7 +127,7 @@ func (k *keyer) upstreamHost(host string) string {
 	return k.host
 }
 
-func (k *keyer) query(raw string) string {
+func (k *Keyer) query(raw string) string {
 	if raw == "" || k.mode == queryDropAll {
 		return ""
 	}
@@ -130,7 +140,7 @@ func (k *keyer) query(raw string) string {
 		if p == "" {
 			continue
 		}
-		if k.mode == queryKeepAll || k.params[paramName(p)] == (k.mode == queryKeep) {
+		if k.mode == queryKeepAll || k.params[ParamName(p)] == (k.mode == queryKeep) {
 			kept = append(kept, p)
 		}
 	}
@@ -140,8 +150,8 @@ func (k *keyer) query(raw string) string {
 	return strings.Join(kept, "&")
 }
 
-// paramName is the unescaped name of one "name=value" query part.
-func paramName(part string) string {
+// ParamName is the unescaped name of one "name=value" query part.
+func ParamName(part string) string {
 	name, _, _ := strings.Cut(part, "=")
 	if strings.ContainsAny(name, "%+") {
 		if u, err := url.QueryUnescape(name); err == nil {
@@ -151,7 +161,10 @@ func paramName(part string) string {
 	return name
 }
 
-// variantKey is the key of one stored variant of a response that varies on request fields.
-func variantKey(primary, varyKey string) string {
+// VariantKey is the key of one stored variant of a response that varies on request fields.
+func VariantKey(primary, varyKey string) string {
 	return primary + "\x00vary\x00" + varyKey
 }
+
+// Keyed reports whether field is part of the domain's keys.
+func (k *Keyer) Keyed(field string) bool { return slices.Contains(k.headers, field) }

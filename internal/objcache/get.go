@@ -1,0 +1,205 @@
+package objcache
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/pixcdn/pixcdn/internal/httpcache"
+)
+
+// Request is one request to the cache.
+type Request struct {
+	HTTP    *http.Request // the client's request: its header picks Vary variants; a fill forwards it
+	Primary string        // the URL's key (Policy.Keys.Key)
+	Now     time.Time     // when to judge freshness first; zero: the cache's clock
+	// Revalidate makes a stale object be revalidated before it is used, never served
+	// stale-while-revalidate: a derived variant's source, whose variant is stored only when
+	// the source is fresh.
+	Revalidate bool
+}
+
+// ErrGone is the Failed result of a request whose client went away while it waited.
+var ErrGone = errors.New("objcache: the client went away")
+
+// Get answers a GET or HEAD: a fresh hit directly, a stale one while revalidating in the
+// background when stale-while-revalidate allows, everything else through one coalesced fill
+// per key. The caller releases the result.
+func (c *Cache) Get(p *Policy, req *Request) Result {
+	for attempt := 0; ; attempt++ {
+		e := c.find(req.Primary, req.HTTP.Header)
+		now := req.Now
+		if attempt > 0 || now.IsZero() {
+			now = c.now() // later attempts follow a wait: read the clock
+		}
+		if e.Obj != nil && e.Meta.Kind == RecordObject {
+			c.applyBans(p, &e)
+		}
+		if e.Obj != nil {
+			m := e.Meta
+			switch {
+			case m.Kind == RecordPass && m.Fresh(now):
+				e.Release()
+				return Result{Kind: Forward, Status: httpcache.Status{Fwd: "miss", Detail: "uncacheable"}}
+			case m.Kind == RecordObject && m.Fresh(now) && !m.NoCache:
+				c.Stats.Hits.Add(1)
+				return hit(&e, httpcache.Status{Hit: true, TTL: m.Remaining(now), HasTTL: true})
+			case m.Kind == RecordObject && !m.MustRevalidate && !m.NoCache && -m.Remaining(now) < m.SWR && !req.Revalidate:
+				c.Stats.Stale.Add(1)
+				c.revalidateInBackground(p, req.HTTP, e)
+				return hit(&e, httpcache.Status{Hit: true, TTL: m.Remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
+			}
+			if m.Kind != RecordObject {
+				e.Release() // an expired hit-for-pass marker: a plain miss
+			}
+		}
+		if attempt == 2 {
+			// The fills we joined were not for us (private responses, other variants):
+			// stop coalescing and ask upstream directly.
+			e.Release()
+			return Result{Kind: Forward, Status: httpcache.Status{Fwd: e.Fwd}}
+		}
+		if res, ok := c.fill(p, req, &e); ok {
+			return res
+		}
+	}
+}
+
+// hit is the answer from a stored object; the result takes e's handle.
+func hit(e *Entry, cs httpcache.Status) Result {
+	return Result{Kind: Hit, Key: e.Key, Meta: e.Meta, Body: Body{Obj: e.Obj, Size: e.Obj.Size()}, Status: cs}
+}
+
+// fill joins or leads the fill of e.Key and answers from its result. ok is false when the
+// result is not usable for this request and the caller should look again. It owns e.
+func (c *Cache) fill(p *Policy, req *Request, e *Entry) (res Result, ok bool) {
+	f, leader := c.flights.join(e.Key)
+	start := time.Now()
+	if leader {
+		res = c.lead(p, req.HTTP, e, f)
+		if res.Kind != Hit {
+			c.Stats.Misses.Add(1)
+		}
+	} else {
+		c.Stats.Coalesced.Add(1)
+		if p.Observer != nil {
+			p.Observer.Coalesced()
+		}
+		select {
+		case <-f.done:
+		case <-req.HTTP.Context().Done():
+			e.Release()
+			return Result{Kind: Failed, Err: ErrGone, Upstream: time.Since(start)}, true
+		}
+		res = f.res
+		res.shared = true
+		// Not for us: a response only the leader may read, an object the leader found in the
+		// store after all (its handle is the leader's), another variant: look again.
+		if res.Kind == Uncacheable || res.Kind == Hit || !res.matches(req.HTTP.Header) {
+			e.Release()
+			return Result{}, false
+		}
+	}
+	res.Upstream = time.Since(start)
+	cs := httpcache.Status{Fwd: e.Fwd, FwdStatus: res.Status.FwdStatus, Stored: res.Status.Stored, Collapsed: !leader, Detail: res.Status.Detail}
+	switch res.Kind {
+	case Failed:
+		if e.Obj != nil && c.StaleAllowed(p, e.Meta, c.now()) {
+			c.Stats.Stale.Add(1)
+			now := c.now()
+			cs.Fwd, cs.Stored, cs.TTL, cs.HasTTL, cs.Detail = "stale", false, e.Meta.Remaining(now), true, "origin-error"
+			stale := hit(e, cs)
+			stale.Kind, stale.Upstream, stale.Err = Stale, res.Upstream, res.Err
+			return stale, true
+		}
+		e.Release()
+		res.Status = cs
+		return res, true
+	case NotModified:
+		if e.Obj == nil {
+			return Result{}, false // revalidated someone else's copy; ours is gone: look again
+		}
+		cs.Fwd, cs.TTL, cs.HasTTL = "stale", res.Meta.Remaining(c.now()), true
+		nm := hit(e, cs)
+		nm.Kind, nm.Meta, nm.Upstream = NotModified, res.Meta, res.Upstream
+		return nm, true
+	case Hit: // the leader found it stored when it looked again
+		e.Release()
+		res.Status = httpcache.Status{Hit: true, TTL: res.Meta.Remaining(c.now()), HasTTL: true}
+		return res, true
+	}
+	if res.Meta.Kind == RecordObject && res.Status.Stored {
+		cs.TTL, cs.HasTTL = res.Meta.Remaining(c.now()), true
+	}
+	if e.Obj != nil {
+		cs.Fwd = "stale"
+	}
+	e.Release()
+	res.Status = cs
+	return res, true
+}
+
+// matches reports whether a waiter with header h may use a result that varies.
+func (r *Result) matches(h http.Header) bool {
+	if r.Meta == nil || len(r.Meta.VaryFields) == 0 {
+		return true
+	}
+	return httpcache.VaryKey(r.Meta.VaryFields, h) == r.varyKey
+}
+
+// lead runs the fill of a key this request leads. It first looks again: a fill that ended
+// between our lookup and our join has already stored what we need.
+func (c *Cache) lead(p *Policy, r *http.Request, e *Entry, f *flight) Result {
+	again := c.find(e.Primary, r.Header)
+	if again.Obj != nil && again.Meta.Kind == RecordObject {
+		c.applyBans(p, &again)
+	}
+	if again.Obj != nil && again.Meta.Kind == RecordObject && again.Meta.Fresh(c.now()) && !again.Meta.NoCache {
+		res := hit(&again, httpcache.Status{})
+		c.flights.finish(e.Key, f, res)
+		return res
+	}
+	again.Release()
+	key := e.Key
+	res := c.fetch(p, r, e, func() { c.flights.forget(key, f) })
+	c.flights.finish(key, f, res)
+	return res
+}
+
+// revalidateInBackground refreshes a stale object while the stale copy is served
+// (stale-while-revalidate). At most one revalidation per key runs at a time.
+func (c *Cache) revalidateInBackground(p *Policy, r *http.Request, e Entry) {
+	f, leader := c.flights.join(e.Key)
+	if !leader {
+		return
+	}
+	// Look again, as lead does: a revalidation that ended between our lookup and our join
+	// has already stored a fresh object.
+	if again := c.find(e.Primary, r.Header); again.Obj != nil {
+		fresh := again.Meta.Kind == RecordObject && again.Meta.Fresh(c.now())
+		again.Release()
+		if fresh {
+			c.flights.finish(e.Key, f, Result{Kind: Hit, Body: Body{Size: -1}})
+			return
+		}
+	}
+	bg := Entry{Primary: e.Primary, Key: e.Key, Meta: e.Meta, Fwd: e.Fwd}
+	ureq, cancel := c.upstreamRequest(p, r, &bg)
+	go func() {
+		res := c.fetchWith(p, ureq, cancel, &bg, func() { c.flights.forget(bg.Key, f) })
+		c.flights.finish(bg.Key, f, res)
+		if res.Body.RC != nil {
+			res.Body.RC.Close() // a background fill's pass-through: nobody reads it
+		}
+	}()
+}
+
+// StaleAllowed says whether a stale object may stand in for a failed upstream: never after
+// must-revalidate; within the response's stale-if-error, or the domain's outage window.
+func (c *Cache) StaleAllowed(p *Policy, m *Meta, now time.Time) bool {
+	if m == nil || m.Kind != RecordObject || m.MustRevalidate {
+		return false
+	}
+	over := -m.Remaining(now)
+	return over < m.SIE || over < p.StaleIfOriginDown
+}
