@@ -37,5 +37,6 @@ func (a adminEdge) Prefetch(ctx context.Context, u string) admin.PrefetchResult 
 	return out
 }
 
-func (a adminEdge) Reload() error { return reloadFile(a.path, a.s, a.metrics) }
-func (a adminEdge) Ready() bool   { return a.s.Ready() }
+func (a adminEdge) Reload() error         { return reloadFile(a.path, a.s, a.metrics) }
+func (a adminEdge) Ready() bool           { return a.s.Ready() }
+func (a adminEdge) ConfigVersion() string { return a.s.ConfigVersion() }

@@ -101,6 +101,7 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 	}
 	n.metrics.SetOriginHealth(n.edge.OriginHealth)
 	n.metrics.SetImageStats(n.edge.ImageStats)
+	n.metrics.SetNodeInfo(n.edge.NodeInfo)
 	if err = n.edge.Start(); err != nil {
 		return n, fmt.Errorf("listen: %w", err)
 	}
@@ -118,7 +119,9 @@ func (n *node) startAdmin() error {
 	acfg := admin.Config{
 		Listen: n.cfg.Admin.Listen, Token: n.cfg.Admin.Token, Logger: n.log,
 		Metrics: promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}),
-		Stats:   func() any { return map[string]any{"edge": n.edge.StatsSnapshot(), "store": n.store.Stats()} },
+		Stats: func() any {
+			return map[string]any{"edge": n.edge.StatsSnapshot(), "store": n.store.Stats(), "config_version": n.edge.ConfigVersion()}
+		},
 	}
 	var err error
 	if n.admin, err = admin.New(acfg, adminEdge{s: n.edge, path: n.cfg.File, metrics: n.metrics}); err != nil {

@@ -28,6 +28,8 @@ type Edge interface {
 	Reload() error
 	// Ready reports whether the node's listeners are up and it is not shutting down.
 	Ready() bool
+	// ConfigVersion names the configuration the node runs (a content hash).
+	ConfigVersion() string
 }
 
 // PrefetchResult is one line of the POST /prefetch stream.

@@ -107,12 +107,12 @@ func TestHealthIsOpen(t *testing.T) {
 	if code, _, body := call(t, "GET", base+"/healthz", "", ""); code != 200 || body != "ok\n" {
 		t.Errorf("healthz: %d %q", code, body)
 	}
-	if code, _, body := call(t, "GET", base+"/readyz", "Bearer wrong", ""); code != 200 || body != "ready\n" {
+	if code, _, body := call(t, "GET", base+"/readyz", "Bearer wrong", ""); code != 200 || body != "ready\nconfig_version 0123456789abcdef\n" {
 		t.Errorf("readyz: %d %q", code, body)
 	}
 	e.NotReady.Store(true)
-	if code, _, _ := call(t, "GET", base+"/readyz", "", ""); code != 503 {
-		t.Errorf("readyz when not ready: %d", code)
+	if code, _, body := call(t, "GET", base+"/readyz", "", ""); code != 503 || !strings.HasPrefix(body, "not ready\n") {
+		t.Errorf("readyz when not ready: %d %q", code, body)
 	}
 	if code, _, _ := call(t, "HEAD", base+"/healthz", "", ""); code != 200 {
 		t.Errorf("HEAD healthz: %d", code)

@@ -94,14 +94,16 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
+// readyz answers 200 "ready" or 503 "not ready" on its first line, for load balancers; the
+// lines after it say what the node runs.
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	state := "ready"
 	if !h.edge.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("not ready\n"))
-		return
+		state = "not ready"
 	}
-	w.Write([]byte("ready\n"))
+	fmt.Fprintf(w, "%s\nconfig_version %s\n", state, h.edge.ConfigVersion())
 }
 
 func (h *handler) stats(w http.ResponseWriter, r *http.Request) {

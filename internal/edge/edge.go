@@ -156,6 +156,11 @@ func (s *Server) StatsSnapshot() map[string]int64 {
 // ConfigVersion names the configuration the node runs (config.Config.Version).
 func (s *Server) ConfigVersion() string { return s.routes.Load().cfg.Version() }
 
+// NodeInfo is what the node runs, for the metrics.
+func (s *Server) NodeInfo() metrics.NodeInfo {
+	return metrics.NodeInfo{ConfigVersion: s.ConfigVersion(), BanVersion: s.cache.BanVersion()}
+}
+
 // closeQuietly closes what has a Close method.
 func closeQuietly(v any) {
 	if c, ok := v.(io.Closer); ok {

@@ -88,6 +88,7 @@ type harness struct {
 	client *http.Client
 	dir    string
 	cfg    *config.Config
+	doc    string // the configuration cfg was parsed from
 }
 
 type harnessOpt struct {
@@ -151,7 +152,7 @@ func (hs *harness) start(opt harnessOpt) {
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	hs.edge, hs.store, hs.cfg = e, st, cfg
+	hs.edge, hs.store, hs.cfg, hs.doc = e, st, cfg, doc
 	hs.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 300}}
 	t.Cleanup(hs.stop)
 }

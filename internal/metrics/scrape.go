@@ -32,6 +32,16 @@ type AccessLogStats struct {
 	WriteErrors int64 // failed writes or flushes to the log file
 }
 
+// NodeInfo is what a node runs, at scrape time.
+type NodeInfo struct {
+	ConfigVersion string // the configuration's content hash
+	BanVersion    uint64 // grows with every purge applied
+}
+
+// SetNodeInfo makes every scrape call fn for pixcdn_config_info and pixcdn_ban_list_version;
+// nil stops them.
+func (m *Metrics) SetNodeInfo(fn func() NodeInfo) { m.scrape.node.Store(&fn) }
+
 // ImageStats is the image pipeline's work at scrape time (see edge.Server.ImageStats).
 type ImageStats struct {
 	Running, Waiting int64 // jobs on a worker, and in the queue, now
@@ -61,6 +71,7 @@ type scrapeCollector struct {
 	health    atomic.Pointer[func() []OriginServerHealth]
 	accessLog atomic.Pointer[func() AccessLogStats]
 	images    atomic.Pointer[func() ImageStats]
+	node      atomic.Pointer[func() NodeInfo]
 
 	storeBytes, storeObjects, segments          *prometheus.Desc
 	memEvictions, diskEvictions, diskEvictedObj *prometheus.Desc
@@ -68,6 +79,7 @@ type scrapeCollector struct {
 	serverUp, serverFailures                    *prometheus.Desc
 	logDropped, logWriteErrors                  *prometheus.Desc
 	imgJobs, imgMade, imgBusy, imgFailed        *prometheus.Desc
+	configInfo, banVersion                      *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*scrapeCollector)(nil)
@@ -93,6 +105,8 @@ func newScrapeCollector() *scrapeCollector {
 		imgMade:        desc("images_made_total", "Image variants made (not reused from the cache or a revalidated source)."),
 		imgBusy:        desc("image_queue_full_total", "Image requests answered 503 because every worker was busy and the queue full."),
 		imgFailed:      desc("image_jobs_failed_total", "Image jobs that ended in an error (bad or oversized source, timeout)."),
+		configInfo:     desc("config_info", "1, labelled with the version (content hash) of the configuration the node runs.", "version"),
+		banVersion:     desc("ban_list_version", "Version of the node's ban list: it grows with every purge applied."),
 	}
 }
 
@@ -100,7 +114,7 @@ func newScrapeCollector() *scrapeCollector {
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.storeBytes, c.storeObjects, c.segments, c.memEvictions,
 		c.diskEvictions, c.diskEvictedObj, c.corrupt, c.writeErrors, c.serverUp, c.serverFailures,
-		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed} {
+		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed, c.configInfo, c.banVersion} {
 		ch <- d
 	}
 }
@@ -120,6 +134,11 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.imgMade, prometheus.CounterValue, float64(s.Made))
 		ch <- prometheus.MustNewConstMetric(c.imgBusy, prometheus.CounterValue, float64(s.Busy))
 		ch <- prometheus.MustNewConstMetric(c.imgFailed, prometheus.CounterValue, float64(s.Failed))
+	}
+	if fn := c.node.Load(); fn != nil && *fn != nil {
+		s := (*fn)()
+		ch <- prometheus.MustNewConstMetric(c.configInfo, prometheus.GaugeValue, 1, s.ConfigVersion)
+		ch <- prometheus.MustNewConstMetric(c.banVersion, prometheus.GaugeValue, float64(s.BanVersion))
 	}
 	if fn := c.accessLog.Load(); fn != nil && *fn != nil {
 		s := (*fn)()

@@ -179,10 +179,24 @@ func (c *Cache) Purge(p purge.Purge, resolved []Ban) (purge.Result, error) {
 	}
 	if fresh && !p.Soft && p.Kind == purge.URL {
 		for _, b := range resolved {
-			c.store.Delete(b.Value) // free the space now; keyed and Vary variants follow lazily
+			c.deleteOlder(b.Value, b.At) // free the space now; keyed and Vary variants follow lazily
 		}
 	}
 	return res, nil
+}
+
+// deleteOlder deletes the object at key if it was fetched before at (a purge that arrives
+// late must not take a copy fetched after it was issued).
+func (c *Cache) deleteOlder(key string, at int64) {
+	obj, m := c.get(key)
+	if obj == nil {
+		return
+	}
+	old := m.Kind == RecordObject && m.RequestTime < at
+	obj.Release()
+	if old {
+		c.store.Delete(key)
+	}
 }
 
 // BanVersion is the ban list's version: it grows with every purge applied.

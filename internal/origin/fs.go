@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pixcdn/pixcdn/internal/httpcache"
 )
 
 // FSConfig configures a filesystem origin. The zero value of every field but Root is usable.
@@ -288,32 +290,12 @@ func contentType(file fs.File, name string) (string, io.ReadCloser, error) {
 	}{io.MultiReader(bytes.NewReader(buf[:n]), file), file}, nil
 }
 
-// notModified evaluates If-None-Match, or If-Modified-Since when there is none (RFC 9110 13.2.2).
+// notModified evaluates If-None-Match, or If-Modified-Since when there is none (RFC 9110
+// 13.2.2), with the cache's own rules (weak comparison, whole seconds, bad dates ignored).
 func notModified(h http.Header, etag string, mod time.Time) bool {
-	if inm := h.Values("If-None-Match"); len(inm) > 0 {
-		return etagListMatches(inm, etag)
+	v := httpcache.Validators{ETag: etag}
+	if !isZeroTime(mod) {
+		v.LastModified = mod.Truncate(time.Second)
 	}
-	ims := h.Get("If-Modified-Since")
-	if ims == "" || isZeroTime(mod) {
-		return false
-	}
-	t, err := http.ParseTime(ims)
-	if err != nil {
-		return false
-	}
-	return !mod.Truncate(time.Second).After(t)
-}
-
-// etagListMatches applies the weak comparison If-None-Match calls for.
-func etagListMatches(values []string, etag string) bool {
-	etag = strings.TrimPrefix(etag, "W/")
-	for _, v := range values {
-		for tag := range strings.SplitSeq(v, ",") {
-			tag = strings.TrimSpace(tag)
-			if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
-				return true
-			}
-		}
-	}
-	return false
+	return httpcache.CheckPreconditions(http.MethodGet, h, v) == http.StatusNotModified
 }

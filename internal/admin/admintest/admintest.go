@@ -82,6 +82,9 @@ func (e *Edge) Reload() error {
 	return e.ReloadErr
 }
 
+// ConfigVersion is a fixed name.
+func (e *Edge) ConfigVersion() string { return "0123456789abcdef" }
+
 // Ready reports !NotReady.
 func (e *Edge) Ready() bool { return !e.NotReady.Load() }
 
