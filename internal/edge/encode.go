@@ -30,8 +30,8 @@ func newCompression(c *config.Compress) *compression {
 
 // Slots of a stored record's Meta that the text front-end fills once per record.
 const (
-	slotTextual objcache.Slot = iota // bool: the body's type is worth a content coding
-	slotCodings                      // *codingNames: the keys of the record's codings
+	slotTextual objcache.Slot = iota // Flag: the body's type is worth a content coding
+	slotCodings                      // Lazy *codingNames: the keys of the record's codings
 )
 
 // encodingFor returns the content coding to answer r with from a stored 200 response m of
@@ -58,9 +58,9 @@ func (c *compression) encodingFor(r *http.Request, m *objcache.Meta, size int64)
 // the stored body's type is worth a content coding. RFC 9110 7.7: an intermediary must not
 // transform a no-transform response, and a content coding it adds is a transformation.
 func compressible(m *objcache.Meta) bool {
-	return m.Lazy(slotTextual, func() any {
+	return m.Flag(slotTextual, func() bool {
 		return compress.CompressibleType(m.Header.Get("Content-Type"), m.Header.Get("Content-Encoding")) && !httpcache.NoTransform(m.Header)
-	}).(bool)
+	})
 }
 
 // serveEncoded answers from the enc coding of the stored source in src (a hit, fresh or served

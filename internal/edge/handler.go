@@ -90,7 +90,8 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 		}
 	}
 	primary := d.policy.Keys.Key(r.Host, r.URL.EscapedPath(), r.URL.RawQuery, r.Header)
-	res := s.cache.Get(d.policy, &objcache.Request{HTTP: r, Primary: primary, Now: s.requestNow(w)})
+	var res objcache.Result
+	s.cache.GetInto(d.policy, &objcache.Request{HTTP: r, Primary: primary, Now: s.requestNow(w)}, &res)
 	defer res.Release()
 	addOriginTime(w, res.Upstream)
 	switch res.Kind {

@@ -26,6 +26,14 @@ var ErrGone = errors.New("objcache: the client went away")
 // background when stale-while-revalidate allows, everything else through one coalesced fill
 // per key. The caller releases the result.
 func (c *Cache) Get(p *Policy, req *Request) Result {
+	var res Result
+	c.GetInto(p, req, &res)
+	return res
+}
+
+// GetInto is Get writing into res, which must be the zero Result: the hit path fills only the
+// fields a hit has instead of copying a whole Result back to the caller.
+func (c *Cache) GetInto(p *Policy, req *Request, res *Result) {
 	for attempt := 0; ; attempt++ {
 		e := c.find(req.Primary, req.HTTP.Header)
 		now := req.Now
@@ -40,14 +48,18 @@ func (c *Cache) Get(p *Policy, req *Request) Result {
 			switch {
 			case m.Kind == RecordPass && m.Fresh(now):
 				e.Release()
-				return Result{Kind: Forward, Status: httpcache.Status{Fwd: "miss", Detail: "uncacheable"}}
+				res.Kind, res.Status.Fwd, res.Status.Detail = Forward, "miss", "uncacheable"
+				return
 			case m.Kind == RecordObject && m.Fresh(now) && !m.NoCache:
 				c.Stats.Hits.Add(1)
-				return hit(&e, httpcache.Status{Hit: true, TTL: m.Remaining(now), HasTTL: true})
+				res.Kind, res.Key, res.Meta, res.Body.Obj, res.Body.Size = Hit, e.Key, m, e.Obj, e.Obj.Size()
+				res.Status.Hit, res.Status.TTL, res.Status.HasTTL = true, m.Remaining(now), true
+				return
 			case m.Kind == RecordObject && !m.MustRevalidate && !m.NoCache && -m.Remaining(now) < m.SWR && !req.Revalidate:
 				c.Stats.Stale.Add(1)
 				c.revalidateInBackground(p, req.HTTP, e)
-				return hit(&e, httpcache.Status{Hit: true, TTL: m.Remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
+				*res = hit(&e, httpcache.Status{Hit: true, TTL: m.Remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
+				return
 			}
 			if m.Kind != RecordObject {
 				e.Release() // an expired hit-for-pass marker: a plain miss
@@ -57,10 +69,12 @@ func (c *Cache) Get(p *Policy, req *Request) Result {
 			// The fills we joined were not for us (private responses, other variants):
 			// stop coalescing and ask upstream directly.
 			e.Release()
-			return Result{Kind: Forward, Status: httpcache.Status{Fwd: e.Fwd}}
+			res.Kind, res.Status.Fwd = Forward, e.Fwd
+			return
 		}
-		if res, ok := c.fill(p, req, &e); ok {
-			return res
+		if r, ok := c.fill(p, req, &e); ok {
+			*res = r
+			return
 		}
 	}
 }

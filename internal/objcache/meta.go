@@ -50,6 +50,7 @@ type Meta struct {
 	banClean atomic.Uint64              // the ban list version this object was last found clean against
 	hit      atomic.Pointer[HitHeaders] // formatted hit headers for the current second
 	lazy     [MaxSlots]atomic.Value     // values front-ends derive from the record once (Lazy)
+	flags    atomic.Uint32              // boolean facts front-ends derive once (Flag): 2 bits per slot
 }
 
 // ErrBadMeta is a record that does not decode: the cache drops it rather than serve from it.
@@ -81,6 +82,24 @@ func (m *Meta) Lazy(slot Slot, f func() any) any {
 	v := f()
 	m.lazy[slot].Store(v)
 	return v
+}
+
+// Flag is Lazy for a boolean, without an interface: a hit reads it with one atomic load.
+func (m *Meta) Flag(slot Slot, f func() bool) bool {
+	known, yes := uint32(1)<<(2*slot), uint32(2)<<(2*slot)
+	if v := m.flags.Load(); v&known != 0 {
+		return v&yes != 0
+	}
+	set := known
+	if f() {
+		set |= yes
+	}
+	for {
+		v := m.flags.Load()
+		if m.flags.CompareAndSwap(v, v|set) {
+			return set&yes != 0
+		}
+	}
 }
 
 // Encode is the record's stored form.

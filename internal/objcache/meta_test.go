@@ -52,3 +52,20 @@ func TestMetaVersion2StillDecodes(t *testing.T) {
 		t.Fatal("an unknown version decoded")
 	}
 }
+
+// TestLazyAndFlag: each slot is computed once per record and keeps its value.
+func TestLazyAndFlag(t *testing.T) {
+	m := sampleMeta()
+	calls := 0
+	for range 3 {
+		if !m.Flag(0, func() bool { calls++; return true }) || m.Flag(1, func() bool { calls++; return false }) {
+			t.Fatal("flag values mixed up")
+		}
+		if v := m.Lazy(2, func() any { calls++; return "x" }).(string); v != "x" {
+			t.Fatal(v)
+		}
+	}
+	if calls != 3 {
+		t.Fatalf("%d computations for 3 slots", calls)
+	}
+}
