@@ -326,6 +326,9 @@ func TestSignals(t *testing.T) {
 		_, err := os.Stat(logFile) // ...and the edge writes a new one
 		return err == nil
 	})
+	// The file exists once the log reopened it; a request logged before that went to the old
+	// file. This one comes after, so it must be in the new file once the node has stopped.
+	fetch(t, base+"/f.txt")
 	stop()
 	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), `"/f.txt"`) {
 		t.Fatalf("new access log: %q", b)
