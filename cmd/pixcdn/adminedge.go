@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/pixcdn/pixcdn/internal/admin"
+	"github.com/pixcdn/pixcdn/internal/cluster"
 	"github.com/pixcdn/pixcdn/internal/edge"
 	"github.com/pixcdn/pixcdn/internal/metrics"
 	"github.com/pixcdn/pixcdn/internal/purge"
@@ -15,17 +17,35 @@ type adminEdge struct {
 	s       *edge.Server
 	path    string // the configuration file; "" or a name like "(command line)" when there is none
 	metrics *metrics.Metrics
+	cluster *cluster.Cluster // nil: a node alone
 }
 
 var _ admin.Edge = adminEdge{}
 
+// Purge applies p here, then on every other member of the POP (their copies of what this node
+// owns, and what they own): until the control plane takes this over, a node's admin API
+// purges its whole POP. The peers' answers come back in the result.
 func (a adminEdge) Purge(p purge.Purge) (purge.Result, error) {
 	res, err := a.s.Purge(p)
 	if err == nil && res.Applied && a.metrics != nil {
 		a.metrics.Purge(string(p.Kind), p.Soft)
 	}
-	return res, err
+	if err != nil || a.cluster == nil {
+		return res, err
+	}
+	p.ID, p.Issued = res.ID, res.Issued // the peers apply the same purge, as of the same time
+	for _, pp := range a.cluster.Broadcast(context.Background(), p, peerPurgeTimeout) {
+		r := pp.Result
+		if pp.Err != nil {
+			r = purge.Result{ID: p.ID, Node: pp.Node, Error: pp.Err.Error()}
+		}
+		res.Peers = append(res.Peers, r)
+	}
+	return res, nil
 }
+
+// peerPurgeTimeout bounds the wait for the POP's other nodes to apply a purge.
+const peerPurgeTimeout = 5 * time.Second
 
 func (a adminEdge) Prefetch(ctx context.Context, u string) admin.PrefetchResult {
 	r := a.s.Prefetch(ctx, u)

@@ -39,6 +39,8 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 	images := fs.Bool("images", true, "with -origin: resize and re-encode images from URL parameters (docs/images.md)")
 	fs.BoolVar(&o.autoFormat, "auto-format", false, "with -origin: answer AVIF/WebP by Accept for every transformed image, as auto=format does")
 	compress := fs.Bool("compress", true, "with -origin: br/zstd/gzip for text by Accept-Encoding")
+	var cf clusterFlags
+	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -60,11 +62,58 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if err == nil {
+		err = cf.apply(cfg)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return serveUntilSignal(cfg, stderr, nil)
+}
+
+// clusterFlags start a node of a POP from the command line, with or without a file (they
+// override its node_name and cluster section).
+type clusterFlags struct {
+	node, bind, join, secret, peerListen, peerAdvertise, parents string
+}
+
+func (f *clusterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.node, "node-name", "", "this node's `NAME`, unique in its POP (Via, Cache-Status, gossip)")
+	fs.StringVar(&f.bind, "cluster-bind", "", "gossip `HOST:PORT` of this node in its POP")
+	fs.StringVar(&f.join, "cluster-join", "", "gossip `HOST:PORT[,HOST:PORT...]` of nodes already in the POP")
+	fs.StringVar(&f.secret, "cluster-secret", "", "`SECRET` every node and tier shares (default $PIXCDN_CLUSTER_SECRET)")
+	fs.StringVar(&f.peerListen, "peer-listen", "", "listen `ADDR` of the peer endpoint other nodes and tiers ask")
+	fs.StringVar(&f.peerAdvertise, "peer-advertise", "", "`HOST:PORT` the other nodes reach the peer endpoint on (default -peer-listen)")
+	fs.StringVar(&f.parents, "parent", "", "parent tier peer endpoints `URL[,URL...]`, asked before the origin")
+}
+
+// apply writes the flags that were given into cfg and validates it again.
+func (f *clusterFlags) apply(cfg *config.Config) error {
+	cl := &cfg.Cluster
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&cfg.NodeName, f.node)
+	set(&cl.Bind, f.bind)
+	set(&cl.PeerListen, f.peerListen)
+	set(&cl.PeerAdvertise, f.peerAdvertise)
+	set(&cl.Secret, f.secret)
+	if cl.Secret == "" && cl.Enabled() {
+		cl.Secret = os.Getenv("PIXCDN_CLUSTER_SECRET")
+	}
+	if f.join != "" {
+		cl.Join = strings.Split(f.join, ",")
+	}
+	if f.parents != "" {
+		cl.Parents = strings.Split(f.parents, ",")
+	}
+	if *f == (clusterFlags{}) {
+		return nil
+	}
+	return cfg.Validate()
 }
 
 // config writes the one-line start as a configuration document and parses it, so that it is

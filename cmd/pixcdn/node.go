@@ -6,16 +6,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pixcdn/pixcdn/internal/accesslog"
 	"github.com/pixcdn/pixcdn/internal/admin"
+	"github.com/pixcdn/pixcdn/internal/cluster"
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/edge"
 	"github.com/pixcdn/pixcdn/internal/metrics"
@@ -28,6 +32,8 @@ type node struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   *store.Cache
+	cluster *cluster.Cluster // nil unless cfg.Cluster is enabled
+	peer    *http.Server     // the peer endpoint, with the cluster
 	edge    *edge.Server
 	admin   *admin.Server
 	reg     *prometheus.Registry
@@ -96,6 +102,12 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 		opt.AccessLog = n.access
 		n.metrics.SetAccessLogStats(n.access.Stats)
 	}
+	if cfg.Cluster.Enabled() {
+		if n.cluster, err = cluster.New(clusterConfig(cfg, n.log)); err != nil {
+			return n, err
+		}
+		opt.Picker = n.cluster
+	}
 	if n.edge, err = edge.New(cfg, n.store, opt); err != nil {
 		return n, err
 	}
@@ -104,6 +116,9 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 	n.metrics.SetNodeInfo(n.edge.NodeInfo)
 	if err = n.edge.Start(); err != nil {
 		return n, fmt.Errorf("listen: %w", err)
+	}
+	if err = n.startPeer(); err != nil {
+		return n, fmt.Errorf("peer endpoint: %w", err)
 	}
 	if err = n.startAdmin(); err != nil {
 		return n, fmt.Errorf("admin: %w", err)
@@ -119,12 +134,11 @@ func (n *node) startAdmin() error {
 	acfg := admin.Config{
 		Listen: n.cfg.Admin.Listen, Token: n.cfg.Admin.Token, Logger: n.log,
 		Metrics: promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}),
-		Stats: func() any {
-			return map[string]any{"edge": n.edge.StatsSnapshot(), "store": n.store.Stats(), "config_version": n.edge.ConfigVersion()}
-		},
+		Stats:   n.stats,
+		Members: n.members,
 	}
 	var err error
-	if n.admin, err = admin.New(acfg, adminEdge{s: n.edge, path: n.cfg.File, metrics: n.metrics}); err != nil {
+	if n.admin, err = admin.New(acfg, adminEdge{s: n.edge, path: n.cfg.File, metrics: n.metrics, cluster: n.cluster}); err != nil {
 		return err
 	}
 	n.log.Info("admin listening", "addr", n.admin.Addr())
@@ -158,12 +172,21 @@ func (n *node) reopenAccessLog() {
 	}
 }
 
-// stop ends what started: listeners first (in-flight requests get server.shutdown_timeout),
-// then the access log (drained) and the store (its index written).
+// stop ends what started: the POP is told the node leaves (its keys move at once), then the
+// listeners stop (in-flight requests get server.shutdown_timeout), then the access log
+// (drained) and the store (its index written).
 func (n *node) stop() {
 	n.log.Info("shutting down", "timeout", n.cfg.Server.ShutdownTimeout.D())
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Server.ShutdownTimeout.D())
 	defer cancel()
+	if n.cluster != nil {
+		if err := n.cluster.Leave(2 * time.Second); err != nil {
+			n.log.Warn("cluster leave", "err", err)
+		}
+	}
+	if n.peer != nil {
+		n.peer.Shutdown(ctx)
+	}
 	if n.edge != nil {
 		if err := n.edge.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			n.log.Warn("shutdown", "err", err)
@@ -182,6 +205,62 @@ func (n *node) stop() {
 			n.log.Warn("cache close", "err", err)
 		}
 	}
+}
+
+// clusterConfig is the cluster's configuration from the node's.
+func clusterConfig(cfg *config.Config, log *slog.Logger) cluster.Config {
+	cl := cfg.Cluster
+	adv := cl.PeerAdvertise
+	if adv == "" {
+		adv = cl.PeerListen
+	}
+	return cluster.Config{
+		Node: cfg.NodeName, Bind: cl.Bind, Join: cl.Join, Secret: cl.Secret, PeerAddr: adv,
+		Parents: cl.Parents, HotRate: cl.HotRate, Logger: log,
+	}
+}
+
+// startPeer serves the peer endpoint, where the POP's other nodes and lower tiers ask this node
+// for what it owns.
+func (n *node) startPeer() error {
+	if n.cluster == nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", n.cfg.Cluster.PeerListen)
+	if err != nil {
+		return err
+	}
+	sc := n.cfg.Server
+	n.peer = &http.Server{
+		Handler: n.cluster.Handler(n.edge), ReadHeaderTimeout: sc.ReadHeaderTimeout.D(), IdleTimeout: sc.IdleTimeout.D(),
+		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	}
+	go n.peer.Serve(ln)
+	n.log.Info("cluster", "node", n.cfg.NodeName, "peer", ln.Addr().String(), "gossip", n.cfg.Cluster.Bind,
+		"join", n.cfg.Cluster.Join, "parents", n.cfg.Cluster.Parents)
+	return nil
+}
+
+// stats is GET /stats: the edge's counters, the store's, the configuration version and, in
+// a cluster, the members and what each peer was asked.
+func (n *node) stats() any {
+	s := map[string]any{"edge": n.edge.StatsSnapshot(), "store": n.store.Stats(), "config_version": n.edge.ConfigVersion()}
+	if n.cluster != nil {
+		s["cluster"] = map[string]any{"members": n.cluster.Members(), "peers": n.cluster.Stats()}
+	}
+	return s
+}
+
+// members names the live members of the node's POP (itself alone without a cluster).
+func (n *node) members() []string {
+	if n.cluster == nil {
+		return []string{n.cfg.NodeName}
+	}
+	var out []string
+	for _, m := range n.cluster.Members() {
+		out = append(out, m.Name)
+	}
+	return out
 }
 
 func (n *node) storeStats() metrics.StoreStats {

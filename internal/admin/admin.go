@@ -54,6 +54,7 @@ type Config struct {
 	Token               string           // bearer token; "" only on a loopback address
 	Metrics             http.Handler     // serves GET /metrics; nil = 404
 	Stats               func() any       // GET /stats returns it as JSON; nil = 404
+	Members             func() []string  // the POP's live members, for GET /readyz; nil = none shown
 	Logger              *slog.Logger     // audit log of purges and reloads; default discards
 	PrefetchConcurrency int              // URLs fetched at once per prefetch request; default 8
 	MaxPrefetchURLs     int              // URLs per prefetch request; default 100 000

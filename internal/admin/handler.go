@@ -104,6 +104,9 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 		state = "not ready"
 	}
 	fmt.Fprintf(w, "%s\nconfig_version %s\n", state, h.edge.ConfigVersion())
+	if h.cfg.Members != nil {
+		fmt.Fprintf(w, "members %s\n", strings.Join(h.cfg.Members(), " "))
+	}
 }
 
 func (h *handler) stats(w http.ResponseWriter, r *http.Request) {

@@ -68,7 +68,7 @@ func TestPurge(t *testing.T) {
 				t.Errorf("result issued %v, want %v", res.Issued, want.Issued)
 			}
 			res.Issued = want.Issued
-			if res != want {
+			if !reflect.DeepEqual(res, want) {
 				t.Errorf("result %+v, want %+v", res, want)
 			}
 			p := got[0]

@@ -21,6 +21,7 @@ type Config struct {
 	Cache     Cache        `yaml:"cache"`
 	Log       Log          `yaml:"log"`
 	Images    ImageService `yaml:"images"`
+	Cluster   Cluster      `yaml:"cluster"`
 	Domains   []Domain     `yaml:"domains"` // at least one
 
 	// lines maps a field path ("domains[1].origin.servers[0].url") to the line it was written
@@ -29,6 +30,21 @@ type Config struct {
 	// index is built by Parse for Domain; nil on a Config built in Go code.
 	index *domainIndex
 }
+
+// Cluster makes the node one of a POP whose nodes share one cache, and a child of parent tiers
+// (internal/cluster). Off while PeerListen is empty.
+type Cluster struct {
+	PeerListen    string   `yaml:"peer_listen"`    // the peer endpoint's listen address; "" = no cluster
+	PeerAdvertise string   `yaml:"peer_advertise"` // host:port the other nodes reach it on; default peer_listen
+	Bind          string   `yaml:"bind"`           // gossip address host:port; "" = no POP: a lone node (a parent, or a child of one)
+	Join          []string `yaml:"join"`           // seeds: gossip addresses of nodes of the POP
+	Secret        string   `yaml:"secret"`         // shared by every node and tier; "${NAME}" from the environment; 16+ characters
+	Parents       []string `yaml:"parents"`        // peer endpoints (http://host:port) of the parent tier, asked in order
+	HotRate       float64  `yaml:"hot_rate"`       // 10: requests/s per key above which a node keeps a copy of a peer's object
+}
+
+// Enabled reports whether the node takes part in a cluster or tier.
+func (c *Cluster) Enabled() bool { return c.PeerListen != "" }
 
 // ListenOff is the value of Listen that disables the plain HTTP listener.
 const ListenOff = "off"

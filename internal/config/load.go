@@ -127,6 +127,7 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // out of the file (systemd's EnvironmentFile, a secret manager's injected environment).
 func (c *Config) expandEnv(p *problems, lookup func(string) (string, bool)) {
 	expand(p, lookup, "admin.token", &c.Admin.Token)
+	expand(p, lookup, "cluster.secret", &c.Cluster.Secret)
 	for i := range c.Domains {
 		if sg := c.Domains[i].Access.Sign; sg != nil {
 			for j := range sg.Keys {

@@ -24,7 +24,55 @@ func (c *Config) validate(p *problems) {
 	c.Server.validate(p)
 	c.Cache.validate(p)
 	c.Images.validate(p)
+	c.Cluster.validate(p)
 	c.validateDomains(p)
+}
+
+func (cl *Cluster) validate(p *problems) {
+	if !cl.Enabled() {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"bind", cl.Bind != ""}, {"join", len(cl.Join) > 0}, {"parents", len(cl.Parents) > 0}, {"peer_advertise", cl.PeerAdvertise != ""}} {
+			if f.set {
+				p.add("cluster."+f.name, "needs cluster.peer_listen (the endpoint other nodes and tiers are asked on)")
+			}
+		}
+		return
+	}
+	checkAddr(p, "cluster.peer_listen", cl.PeerListen)
+	adv := cl.PeerAdvertise
+	if adv == "" {
+		adv = cl.PeerListen
+	}
+	if host, port, err := net.SplitHostPort(adv); err != nil || host == "" || port == "0" || net.ParseIP(host).IsUnspecified() {
+		field := "cluster.peer_advertise"
+		if cl.PeerAdvertise == "" {
+			field = "cluster.peer_listen"
+		}
+		p.add(field, fmt.Sprintf("%q: other nodes need a reachable host:port (set cluster.peer_advertise)", adv))
+	}
+	if len(cl.Secret) < 16 {
+		p.add("cluster.secret", "must be at least 16 characters (nodes and tiers authenticate with it)")
+	}
+	if cl.Bind != "" {
+		checkAddr(p, "cluster.bind", cl.Bind)
+	} else if len(cl.Join) > 0 {
+		p.add("cluster.join", "needs cluster.bind (this node's gossip address)")
+	}
+	for i, j := range cl.Join {
+		if _, _, err := net.SplitHostPort(j); err != nil {
+			p.add(fmt.Sprintf("cluster.join[%d]", i), fmt.Sprintf("%q is not host:port", j))
+		}
+	}
+	for i, u := range cl.Parents {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") {
+			p.add(fmt.Sprintf("cluster.parents[%d]", i), fmt.Sprintf("%q: want http://host:port of a parent's peer endpoint", u))
+		}
+	}
+	if cl.HotRate < 0 {
+		p.add("cluster.hot_rate", "must not be negative")
+	}
 }
 
 func (c *Config) validateListeners(p *problems) {

@@ -65,6 +65,7 @@ type Server struct {
 type Stats struct {
 	Requests                             atomic.Int64
 	Passes, PassErrors                   atomic.Int64 // requests passed to the origin (not through the cache) and their failures
+	PeerRequests                         atomic.Int64 // requests other nodes sent to the peer endpoint
 	ImagesMade, ImagesBusy, ImagesFailed atomic.Int64 // image variants made (not reused); refused with a full queue; failed
 }
 

@@ -38,6 +38,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "unprocessable-image"
 	case errors.Is(err, imageproc.ErrBusy):
 		return http.StatusServiceUnavailable, "image-queue-full"
+	case errors.Is(err, objcache.ErrNotCached):
+		return http.StatusGatewayTimeout, "not-cached"
 	case errors.Is(err, objcache.ErrAbandoned):
 		return http.StatusServiceUnavailable, "abandoned"
 	}

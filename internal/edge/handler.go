@@ -18,38 +18,76 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.metrics != nil || s.accessLog != nil {
 		err = s.observed(w, r)
 	} else {
-		err = s.serve(w, r, true)
+		err = s.serve(w, r, fromClient)
 	}
 	if err != nil {
 		s.abort(err) // a body that broke off mid-response: the connection must end
 	}
 }
 
-// serve answers r. admit is false for requests the operator made (a prefetch): the domain's
-// access rules are for clients. An error is a response cut short after its header was sent.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, admit bool) error {
+// caller is who sent a request: the domain's access rules are for clients, and a peer that
+// picked this node as a key's owner must not be sent on to another peer.
+type caller uint8
+
+const (
+	fromClient   caller = iota
+	fromOperator        // a prefetch through the admin API
+	fromPeer            // a node of the POP: this node owns the key
+	fromChild           // a node of a lower tier
+)
+
+// serve answers a request by its Host. An error is a response cut short after its header was
+// sent.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, from caller) error {
 	s.stats.Requests.Add(1)
 	d := s.routes.Load().lookup(r.Host)
 	if rec, ok := w.(*recorder); ok && d != nil {
 		rec.domain = d.cfg.Name
 	}
-	switch {
-	case d == nil:
+	if d == nil {
 		s.reject(w, http.StatusMisdirectedRequest, "unknown host")
 		return nil
+	}
+	return s.handle(w, r, d, from)
+}
+
+// ServePeer answers a request another node sent to the peer endpoint for the configured
+// domain: tier "peer" from a node of this POP (this node owns the key: it fills from its
+// parent or the origin), "child" from a lower tier (which may be sent on to this POP's
+// owner). The domain's client access rules do not apply: the node that asked applied them.
+func (s *Server) ServePeer(w http.ResponseWriter, r *http.Request, domain, tier string) {
+	d := s.routes.Load().domainNamed(domain)
+	if d == nil {
+		s.reject(w, http.StatusMisdirectedRequest, "unknown domain")
+		return
+	}
+	from := fromChild
+	if tier == "peer" {
+		from = fromPeer
+	}
+	s.stats.PeerRequests.Add(1)
+	if err := s.handle(w, r, d, from); err != nil {
+		s.abort(err)
+	}
+}
+
+// handle answers r for domain d.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, d *domain, from caller) error {
+	client := from == fromClient || from == fromOperator
+	switch {
 	case s.maxURL > 0 && len(r.RequestURI) > s.maxURL:
 		s.reject(w, http.StatusRequestURITooLong, "request URL too long")
 		return nil
 	case badPath(r.URL.Path):
 		s.reject(w, http.StatusBadRequest, "bad path")
 		return nil
-	case r.TLS == nil && d.httpsOnly:
+	case r.TLS == nil && d.httpsOnly && client:
 		s.redirectToHTTPS(w, r)
 		return nil
 	case r.TLS != nil && d.hsts != nil:
 		w.Header()["Strict-Transport-Security"] = d.hsts
 	}
-	if d.guard != nil && admit {
+	if d.guard != nil && from == fromClient {
 		if r = s.admit(w, r, d); r == nil {
 			return nil // refused, and answered
 		}
@@ -60,7 +98,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, admit bool) error
 	if rule := d.cfg.Rule(r.URL.Path); rule != nil && rule.Bypass {
 		return s.pass(w, r, d, "bypass")
 	}
-	return s.serveCacheable(w, r, d)
+	return s.serveCacheable(w, r, d, from)
 }
 
 // requestNow is the time to judge freshness by: the observed request's start when the clock
@@ -75,7 +113,7 @@ func (s *Server) requestNow(w http.ResponseWriter) time.Time {
 
 // serveCacheable answers a GET or HEAD: a transformed image through the image front-end,
 // everything else from the cache's answer for the URL, in the coding the client prefers.
-func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domain) error {
+func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domain, from caller) error {
 	if d.images != nil && r.URL.RawQuery != "" {
 		t, ok, err := d.images.parse(r.URL.Path, r.URL.RawQuery, r.Header.Get("Accept"))
 		switch {
@@ -86,14 +124,17 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 		case t.spec.IsZero(): // parameters that ask for nothing: the source, untouched
 			r = withURL(r, r.URL.EscapedPath(), t.rest)
 		default:
-			return s.serveImage(w, r, d, &t)
+			return s.serveImage(w, r, d, &t, from)
 		}
 	}
 	primary := d.policy.Keys.Key(r.Host, r.URL.EscapedPath(), r.URL.RawQuery, r.Header)
 	var res objcache.Result
-	s.cache.GetInto(d.policy, &objcache.Request{HTTP: r, Primary: primary, Now: s.requestNow(w)}, &res)
+	s.cache.GetInto(d.policy, s.cacheRequest(w, r, primary, from), &res)
 	defer res.Release()
 	addOriginTime(w, res.Upstream)
+	if from >= fromPeer {
+		peerTags(w, res.Meta)
+	}
 	switch res.Kind {
 	case objcache.Hit, objcache.NotModified, objcache.Stale:
 		return s.serveStored(w, r, d, &res)
@@ -109,6 +150,27 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 	}
 	s.serveError(w, r, res.Err, res.Status)
 	return nil
+}
+
+// cacheRequest is what the cache is asked for r.
+func (s *Server) cacheRequest(w http.ResponseWriter, r *http.Request, primary string, from caller) *objcache.Request {
+	return &objcache.Request{HTTP: r, Primary: primary, Now: s.requestNow(w), NoPick: from == fromPeer,
+		OnlyIfCached: onlyIfCached(r.Header)}
+}
+
+// onlyIfCached reports Cache-Control: only-if-cached on a request (a peer's probe of the
+// previous owner, or a client's).
+func onlyIfCached(h http.Header) bool {
+	cc := h["Cache-Control"]
+	return len(cc) > 0 && httpcache.ParseCacheControl(cc).OnlyIfCached
+}
+
+// peerTags hands a peer the object's purge tags, which the stored header no longer has, so
+// that a tag purge covers the copy it may keep.
+func peerTags(w http.ResponseWriter, m *objcache.Meta) {
+	if m != nil && len(m.Tags) > 0 {
+		w.Header()["Surrogate-Key"] = []string{strings.Join(m.Tags, " ")}
+	}
 }
 
 // serveStored answers from a stored object, in the coding the request prefers where the

@@ -157,16 +157,22 @@ func (t *transform) token() string {
 // serveImage answers a request for a transformed image: from the stored variant when it is
 // fresh, else made (once, however many clients ask) from the source, which comes through the
 // cache like any other request for it.
-func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, d *domain, t *transform) error {
+func (s *Server) serveImage(w http.ResponseWriter, r *http.Request, d *domain, t *transform, from caller) error {
 	src := withURL(r, r.URL.EscapedPath(), t.rest)
 	primary := d.policy.Keys.Key(src.Host, src.URL.EscapedPath(), src.URL.RawQuery, src.Header)
 	key := objcache.DerivedKey(primary, t.token())
 	tc := *t                      // the background remake may outlive t
 	stop := h1.WatchDisconnect(w) // the native listener notices a client that leaves while we wait
-	res := s.cache.GetDerived(d.policy, src, key, s.now(), func(ctx context.Context, src *http.Request, stale *objcache.Entry) (objcache.Made, error) {
-		return s.makeImage(ctx, src, d, &tc, key, stale)
+	// The variant's owner (another node, maybe) is asked with the transform parameters; the
+	// variant is made here from the source, which is asked without them.
+	req := objcache.Request{HTTP: r, Primary: primary, Now: s.now(), NoPick: from == fromPeer}
+	res := s.cache.GetDerived(d.policy, &req, key, func(ctx context.Context, r *http.Request, stale *objcache.Entry) (objcache.Made, error) {
+		return s.makeImage(ctx, withURL(r, r.URL.EscapedPath(), tc.rest), d, &tc, key, stale)
 	})
 	stop()
+	if from >= fromPeer {
+		peerTags(w, res.Meta)
+	}
 	return s.answerMade(w, r, &res, "miss", "transformed")
 }
 

@@ -98,7 +98,7 @@ func (s *Server) observed(w http.ResponseWriter, r *http.Request) error {
 	rec.ResponseWriter, rec.status, rec.bytes, rec.originTime, rec.domain = w, 0, 0, 0, ""
 	start := time.Now()
 	rec.start = start
-	err := s.serve(rec, r, true)
+	err := s.serve(rec, r, fromClient)
 	s.report(rec, r, start)
 	rec.ResponseWriter = nil
 	recorders.Put(rec)

@@ -46,7 +46,7 @@ func (s *Server) Prefetch(ctx context.Context, rawURL string) PrefetchResult {
 	req.Header.Set("User-Agent", "pixcdn-prefetch")
 	w := &countingWriter{h: http.Header{}}
 	start := time.Now()
-	if err := s.serve(w, req, false); err != nil {
+	if err := s.serve(w, req, fromOperator); err != nil {
 		res.Err = fmt.Errorf("transfer aborted: %w", err)
 	}
 	res.Duration, res.Status, res.Bytes = time.Since(start), w.status, w.n

@@ -15,6 +15,9 @@ type Status struct {
 	TTL       time.Duration // remaining freshness, negative when stale
 	HasTTL    bool
 	Detail    string // free-form; written as a token when it is one, else as a string
+	// Prior is the Cache-Status of the caches nearer the origin that this answer came through
+	// (a peer, a parent tier), written before this cache's member as RFC 9211 orders them.
+	Prior string
 }
 
 // Append appends the Cache-Status member for cacheName to b, e.g. `pixcdn; hit; ttl=3597` or
@@ -23,6 +26,10 @@ type Status struct {
 // Structured Fields tokens are written as sf-strings, with bytes outside printable ASCII replaced
 // by '?'. It does not allocate when b has room, because the hit path calls it on every request.
 func (s Status) Append(b []byte, cacheName string) []byte {
+	if s.Prior != "" {
+		b = append(b, s.Prior...)
+		b = append(b, ", "...)
+	}
 	b = appendTokenOrString(b, cacheName)
 	if s.Hit {
 		b = append(b, "; hit"...)

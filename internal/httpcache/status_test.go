@@ -20,6 +20,8 @@ func TestStatusAppend(t *testing.T) {
 		{"RFC9211-2.8 detail token", Status{Fwd: "bypass", Detail: "pass"}, "pixcdn; fwd=bypass; detail=pass"},
 		{"RFC9211-2.8 detail string", Status{Fwd: "stale", Detail: `origin "down"`}, `pixcdn; fwd=stale; detail="origin \"down\""`},
 		{"bare", Status{}, "pixcdn"},
+		{"RFC9211-2 list: nearer the origin first", Status{Fwd: "uri-miss", FwdStatus: 200, Prior: "node-b; hit; ttl=50"},
+			"node-b; hit; ttl=50, pixcdn; fwd=uri-miss; fwd-status=200"},
 	}
 	for _, tt := range tests {
 		if got := string(tt.s.Append(nil, "pixcdn")); got != tt.want {

@@ -121,7 +121,7 @@ type pickerDouble struct {
 	up    Upstream
 }
 
-func (p *pickerDouble) Pick(domain, primary string) (Upstream, bool) {
+func (p *pickerDouble) Pick(domain, primary string, asOwner bool) (Upstream, bool) {
 	p.mu.Lock()
 	p.calls = append(p.calls, domain+" "+primary)
 	p.mu.Unlock()
@@ -268,8 +268,8 @@ func TestServerErrorTTLIsCapped(t *testing.T) {
 
 func ExamplePickerFunc() {
 	// A Picker that never picks: every miss goes to the domain's origin.
-	none := PickerFunc(func(domain, primary string) (Upstream, bool) { return nil, false })
-	_, ok := none.Pick("example.com", "example.com/a.jpg")
+	none := PickerFunc(func(domain, primary string, asOwner bool) (Upstream, bool) { return nil, false })
+	_, ok := none.Pick("example.com", "example.com/a.jpg", false)
 	fmt.Println(ok)
 	// Output: false
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -181,11 +180,16 @@ func (c *Cache) putVariant(key string, m *Meta, body []byte) bool {
 // unchanged, or standing in while the origin is down. It is valid during the call.
 type DeriveFunc func(ctx context.Context, r *http.Request, stale *Entry) (Made, error)
 
-// GetDerived answers a request for the derived variant at key: the stored variant when it is
-// fresh; stale while it is made again in the background when stale-while-revalidate allows
-// (one remake per key); else made once however many clients ask (Make). now is when to judge
-// freshness. The caller releases the result.
-func (c *Cache) GetDerived(p *Policy, r *http.Request, key string, now time.Time, mk DeriveFunc) Result {
+// GetDerived answers a request for the derived variant at key of the source req.Primary: the
+// stored variant when it is fresh; stale while it is made again in the background when
+// stale-while-revalidate allows (one remake per key); else, when the Picker names another
+// node as the key's owner, fetched from it whole (so a POP makes each variant once); else made
+// here once however many clients ask (Make). The caller releases the result.
+func (c *Cache) GetDerived(p *Policy, req *Request, key string, mk DeriveFunc) Result {
+	r, now := req.HTTP, req.Now
+	if now.IsZero() {
+		now = c.now()
+	}
 	e := c.Lookup(p, key)
 	if e.Obj != nil && e.Meta.Kind == RecordObject && !e.Meta.NoCache {
 		m := e.Meta
@@ -207,7 +211,42 @@ func (c *Cache) GetDerived(p *Policy, r *http.Request, key string, now time.Time
 		}
 	}
 	defer e.Release() // Make returns when the variant is made: the stale copy is no longer read
+	if c.picker != nil && !req.NoPick {
+		if up, ok := c.picker.Pick(p.Name, key, false); ok {
+			if res, ok := c.deriveFrom(p, req, key, up); ok {
+				return res
+			}
+		}
+	}
 	return c.Make(r, key, func(ctx context.Context) (Made, error) { return mk(ctx, r, &e) })
+}
+
+// deriveFrom fetches the variant at key from the node that owns it, which makes it (once for
+// the POP) or has it; ok is false when that failed and the variant should be made here.
+func (c *Cache) deriveFrom(p *Policy, req *Request, key string, up Upstream) (Result, bool) {
+	f, leader := c.flights.join(key)
+	if !leader {
+		c.Stats.Coalesced.Add(1)
+		select {
+		case <-f.done:
+		case <-req.HTTP.Context().Done():
+			return Result{Kind: Failed, Err: ErrGone}, true
+		}
+		if res := f.res; res.Kind == Fetched {
+			res.shared, res.Status.Collapsed = true, true
+			return res, true
+		}
+		return Result{}, false
+	}
+	e := Entry{Primary: req.Primary, Key: key, Fwd: "miss"}
+	ureq, cancel := c.upstreamRequest(p, req.HTTP, &e)
+	res := c.fetchWith(p, ureq, cancel, &e, fillOpts{to: up, derived: true, noFallback: true}, func() { c.flights.forget(key, f) })
+	c.flights.finish(key, f, res)
+	if res.Kind != Fetched && res.Kind != Uncacheable {
+		return Result{}, false
+	}
+	res.Status.Fwd, res.Status.Detail = "miss", "owner-made"
+	return res, true
 }
 
 // remakeInBackground makes the variant at key again while its stale copy is served. At most

@@ -103,25 +103,43 @@ var Rerouting = []string{
 	"X-Url-Scheme", "Front-End-Https", "X-Host", "X-Original-Host", "Forwarded",
 }
 
+// fillOpts say how one fill goes upstream.
+type fillOpts struct {
+	noPick     bool     // this node owns the key: see Request.NoPick
+	to         Upstream // this upstream, not the Picker's choice (a derived variant's owner)
+	derived    bool     // a derived variant fetched whole: stored at e.Key, whatever it varies on
+	noFallback bool     // when the upstream fails, fail: the origin cannot answer this URL itself
+}
+
 // fetch fills e from upstream. forget ends the flight; fetch calls it only for a body it
 // streams into the store, once that is settled.
-func (c *Cache) fetch(p *Policy, r *http.Request, e *Entry, forget func()) Result {
+func (c *Cache) fetch(p *Policy, r *http.Request, e *Entry, o fillOpts, forget func()) Result {
 	req, cancel := c.upstreamRequest(p, r, e)
-	return c.fetchWith(p, req, cancel, e, forget)
+	return c.fetchWith(p, req, cancel, e, o, forget)
 }
 
 // fetchWith sends req (it owns cancel) to whoever the Picker names, the origin otherwise or
-// when that fails, and stores the answer.
-func (c *Cache) fetchWith(p *Policy, req *http.Request, cancel context.CancelFunc, e *Entry, forget func()) Result {
+// when that fails, and stores the answer (a picked Copier's only when it says so).
+func (c *Cache) fetchWith(p *Policy, req *http.Request, cancel context.CancelFunc, e *Entry, o fillOpts, forget func()) Result {
 	haveStale := e.Meta != nil && e.Meta.Kind == RecordObject
 	reqTime := c.now()
-	resp, err := c.send(p, req, e.Primary)
+	resp, up, err := c.send(p, req, e.Primary, o)
 	if err != nil {
 		cancel()
 		return Result{Kind: Failed, Err: err}
 	}
 	respTime := c.now()
 	res := Result{Status: httpcache.Status{FwdStatus: resp.StatusCode}, Body: Body{Size: -1}}
+	if prior := resp.Header["Cache-Status"]; len(prior) > 0 {
+		// What the upstream cache (a peer, a parent) said of its answer: shown in front of
+		// ours for this response, never stored with the object.
+		res.Status.Prior = strings.Join(prior, ", ")
+		delete(resp.Header, "Cache-Status")
+	}
+	keep := true
+	if cp, ok := up.(Copier); ok {
+		keep = cp.KeepCopy(e.Primary)
+	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && haveStale:
 		drain(resp, cancel)
@@ -136,36 +154,73 @@ func (c *Cache) fetchWith(p *Policy, req *http.Request, cancel context.CancelFun
 	res.Meta, res.Key = m, e.Key
 	resp.Body = newIdleReader(resp.Body, cancel, p.IdleTimeout)
 	key := e.Key
-	if len(m.VaryFields) > 0 {
+	if len(m.VaryFields) > 0 && !o.derived {
 		res.varyKey = httpcache.VaryKey(m.VaryFields, req.Header)
 		key = VariantKey(e.Primary, res.varyKey)
 		res.Key = key
 	}
 	if !fr.Storable || (c.maxObject > 0 && resp.ContentLength > c.maxObject) {
-		if !requestBound(fr.Reason) {
+		if !requestBound(fr.Reason) && keep {
 			c.markPass(e.Key, respTime)
 		}
 		res.Kind, res.Body = Uncacheable, Body{RC: resp.Body, Size: resp.ContentLength}
 		return res
 	}
+	if !keep {
+		return c.passOn(resp, res)
+	}
+	if o.derived {
+		m.VaryFields = nil // the derived key holds what it varied on (the negotiated format)
+	}
 	return c.storeBody(e, key, m, resp, res, forget)
 }
 
-// send asks the picked upstream, then the domain's origin when none is picked or the pick
-// fails.
-func (c *Cache) send(p *Policy, req *http.Request, primary string) (*http.Response, error) {
-	if c.picker != nil {
-		if up, ok := c.picker.Pick(p.Name, primary); ok {
-			c.Stats.PeerFetches.Add(1)
-			resp, err := c.sendTo(p, up, req)
-			if err == nil {
-				return resp, nil
-			}
-			c.Stats.PeerErrors.Add(1)
-			c.log.Debug("upstream failed, asking the origin", "upstream", up.Name(), "err", err)
+// passOn answers with a storable response that is not kept here (a cold object a peer owns):
+// read whole when small, so that coalesced waiters share it; streamed to this request alone
+// when larger.
+func (c *Cache) passOn(resp *http.Response, res Result) Result {
+	if resp.ContentLength < 0 || resp.ContentLength <= c.memObjMax {
+		body, err := readUpTo(resp.Body, c.memObjMax)
+		if err != nil {
+			resp.Body.Close()
+			c.Stats.FetchErrors.Add(1)
+			return Result{Kind: Failed, Err: fmt.Errorf("reading the upstream body: %w", err), Status: res.Status}
+		}
+		if int64(len(body)) <= c.memObjMax {
+			resp.Body.Close()
+			res.Kind, res.Body = Fetched, Body{Bytes: body, Size: int64(len(body))}
+			return res
+		}
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	}
+	res.Kind, res.Body = Uncacheable, Body{RC: resp.Body, Size: resp.ContentLength}
+	return res
+}
+
+// send asks the picked upstream (or o.to), then the domain's origin when none is picked or
+// the pick fails. It returns who answered.
+func (c *Cache) send(p *Policy, req *http.Request, primary string, o fillOpts) (*http.Response, Upstream, error) {
+	up := o.to
+	if up == nil && c.picker != nil {
+		if u, ok := c.picker.Pick(p.Name, primary, o.noPick); ok {
+			up = u
 		}
 	}
-	return c.sendTo(p, originUpstream{p.Origin}, req)
+	if up != nil {
+		c.Stats.PeerFetches.Add(1)
+		resp, err := c.sendTo(p, up, req)
+		if err == nil {
+			return resp, up, nil
+		}
+		c.Stats.PeerErrors.Add(1)
+		if o.noFallback {
+			return nil, up, err
+		}
+		c.log.Debug("upstream failed, asking the origin", "upstream", up.Name(), "err", err)
+	}
+	origin := originUpstream{p.Origin}
+	resp, err := c.sendTo(p, origin, req)
+	return resp, origin, err
 }
 
 func (c *Cache) sendTo(p *Policy, up Upstream, req *http.Request) (*http.Response, error) {

@@ -17,7 +17,17 @@ type Request struct {
 	// stale-while-revalidate: a derived variant's source, whose variant is stored only when
 	// the source is fresh.
 	Revalidate bool
+	// NoPick fills as the key's owner: the request came from a peer that chose this node, and
+	// sending it to another owner could send it round in circles while two nodes' views of the
+	// members differ. The Picker is still asked, for a parent tier (Picker's asOwner).
+	NoPick bool
+	// OnlyIfCached answers from the store or not at all (RFC 9111 5.2.1.7): a miss is Failed
+	// with ErrNotCached, and nothing goes upstream.
+	OnlyIfCached bool
 }
+
+// ErrNotCached is the Failed result of an only-if-cached request the store cannot answer.
+var ErrNotCached = errors.New("objcache: not in the cache (only-if-cached)")
 
 // ErrGone is the Failed result of a request whose client went away while it waited.
 var ErrGone = errors.New("objcache: the client went away")
@@ -57,13 +67,18 @@ func (c *Cache) GetInto(p *Policy, req *Request, res *Result) {
 				return
 			case m.Kind == RecordObject && !m.MustRevalidate && !m.NoCache && -m.Remaining(now) < m.SWR && !req.Revalidate:
 				c.Stats.Stale.Add(1)
-				c.revalidateInBackground(p, req.HTTP, e)
+				c.revalidateInBackground(p, req, e)
 				*res = hit(&e, httpcache.Status{Hit: true, TTL: m.Remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
 				return
 			}
 			if m.Kind != RecordObject {
 				e.Release() // an expired hit-for-pass marker: a plain miss
 			}
+		}
+		if req.OnlyIfCached {
+			e.Release()
+			res.Kind, res.Err, res.Status.Fwd = Failed, ErrNotCached, e.Fwd
+			return
 		}
 		if attempt == 2 {
 			// The fills we joined were not for us (private responses, other variants):
@@ -90,7 +105,7 @@ func (c *Cache) fill(p *Policy, req *Request, e *Entry) (res Result, ok bool) {
 	f, leader := c.flights.join(e.Key)
 	start := time.Now()
 	if leader {
-		res = c.lead(p, req.HTTP, e, f)
+		res = c.lead(p, req, e, f)
 		if res.Kind != Hit {
 			c.Stats.Misses.Add(1)
 		}
@@ -115,7 +130,7 @@ func (c *Cache) fill(p *Policy, req *Request, e *Entry) (res Result, ok bool) {
 		}
 	}
 	res.Upstream = time.Since(start)
-	cs := httpcache.Status{Fwd: e.Fwd, FwdStatus: res.Status.FwdStatus, Stored: res.Status.Stored, Collapsed: !leader, Detail: res.Status.Detail}
+	cs := httpcache.Status{Fwd: e.Fwd, FwdStatus: res.Status.FwdStatus, Stored: res.Status.Stored, Collapsed: !leader, Detail: res.Status.Detail, Prior: res.Status.Prior}
 	switch res.Kind {
 	case Failed:
 		if e.Obj != nil && c.StaleAllowed(p, e.Meta, c.now()) {
@@ -163,7 +178,8 @@ func (r *Result) matches(h http.Header) bool {
 
 // lead runs the fill of a key this request leads. It first looks again: a fill that ended
 // between our lookup and our join has already stored what we need.
-func (c *Cache) lead(p *Policy, r *http.Request, e *Entry, f *flight) Result {
+func (c *Cache) lead(p *Policy, req *Request, e *Entry, f *flight) Result {
+	r := req.HTTP
 	again := c.find(e.Primary, r.Header)
 	if again.Obj != nil && again.Meta.Kind == RecordObject {
 		c.applyBans(p, &again)
@@ -175,14 +191,15 @@ func (c *Cache) lead(p *Policy, r *http.Request, e *Entry, f *flight) Result {
 	}
 	again.Release()
 	key := e.Key
-	res := c.fetch(p, r, e, func() { c.flights.forget(key, f) })
+	res := c.fetch(p, r, e, fillOpts{noPick: req.NoPick}, func() { c.flights.forget(key, f) })
 	c.flights.finish(key, f, res)
 	return res
 }
 
 // revalidateInBackground refreshes a stale object while the stale copy is served
 // (stale-while-revalidate). At most one revalidation per key runs at a time.
-func (c *Cache) revalidateInBackground(p *Policy, r *http.Request, e Entry) {
+func (c *Cache) revalidateInBackground(p *Policy, req *Request, e Entry) {
+	r := req.HTTP
 	f, leader := c.flights.join(e.Key)
 	if !leader {
 		return
@@ -200,7 +217,7 @@ func (c *Cache) revalidateInBackground(p *Policy, r *http.Request, e Entry) {
 	bg := Entry{Primary: e.Primary, Key: e.Key, Meta: e.Meta, Fwd: e.Fwd}
 	ureq, cancel := c.upstreamRequest(p, r, &bg)
 	go func() {
-		res := c.fetchWith(p, ureq, cancel, &bg, func() { c.flights.forget(bg.Key, f) })
+		res := c.fetchWith(p, ureq, cancel, &bg, fillOpts{noPick: req.NoPick}, func() { c.flights.forget(bg.Key, f) })
 		c.flights.finish(bg.Key, f, res)
 		if res.Body.RC != nil {
 			res.Body.RC.Close() // a background fill's pass-through: nobody reads it

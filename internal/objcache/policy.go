@@ -52,17 +52,29 @@ type Upstream interface {
 
 // Picker chooses who fills a primary key of a domain, in the spirit of groupcache's
 // PeerPicker: the cache asks it inside the flight, after looking in the store again, and
-// fetches from the domain's origin when it picks none (ok false) or the pick fails.
-// Implementations are safe for concurrent use and answer without I/O.
+// fetches from the domain's origin when it picks none (ok false) or the pick fails. asOwner
+// says another node has named this one the key's owner (Request.NoPick): the Picker must not
+// send it on to another owner, but may name a parent tier. Implementations are safe for
+// concurrent use and answer without I/O.
 type Picker interface {
-	Pick(domain, primary string) (up Upstream, ok bool)
+	Pick(domain, primary string, asOwner bool) (up Upstream, ok bool)
+}
+
+// Copier is an Upstream that decides whether what it answered is kept here: a peer that owns
+// a key answers it for the whole POP, and a node that asked it keeps a copy only of what is
+// hot, so that one object is not stored on every node. Upstreams without it are stored as
+// any answer.
+type Copier interface {
+	KeepCopy(primary string) bool
 }
 
 // PickerFunc adapts a function to Picker.
-type PickerFunc func(domain, primary string) (Upstream, bool)
+type PickerFunc func(domain, primary string, asOwner bool) (Upstream, bool)
 
 // Pick calls f.
-func (f PickerFunc) Pick(domain, primary string) (Upstream, bool) { return f(domain, primary) }
+func (f PickerFunc) Pick(domain, primary string, asOwner bool) (Upstream, bool) {
+	return f(domain, primary, asOwner)
+}
 
 // originUpstream is a domain's origin as an Upstream.
 type originUpstream struct{ origin.Origin }

@@ -47,8 +47,10 @@ type Result struct {
 	Targets    int       `json:"targets"`
 	Soft       bool      `json:"soft,omitempty"`
 	Issued     time.Time `json:"issued"`
-	Applied    bool      `json:"applied"`     // false: the node had applied this ID already, nothing changed
-	BanVersion uint64    `json:"ban_version"` // the node's ban list version once the purge holds
+	Applied    bool      `json:"applied"`         // false: the node had applied this ID already, nothing changed
+	BanVersion uint64    `json:"ban_version"`     // the node's ban list version once the purge holds
+	Error      string    `json:"error,omitempty"` // the node could not be asked or refused it: not applied there
+	Peers      []Result  `json:"peers,omitempty"` // the other nodes of the POP the node passed the purge to
 }
 
 // ErrBad wraps every refusal of a malformed purge (the admin API answers 400).
