@@ -85,7 +85,9 @@ type fakeLocal struct{}
 func (fakeLocal) ServePeer(w http.ResponseWriter, r *http.Request, domain, tier string) {
 	io.WriteString(w, domain+" "+tier)
 }
-func (fakeLocal) Purge(p purge.Purge) (purge.Result, error) { return purge.Result{ID: p.ID, Applied: true}, nil }
+func (fakeLocal) Purge(p purge.Purge) (purge.Result, error) {
+	return purge.Result{ID: p.ID, Applied: true}, nil
+}
 
 // TestHandler: unsigned requests are refused, a request that came through this node already
 // is a loop, and a signed one reaches the node with its domain and tier.
