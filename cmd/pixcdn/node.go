@@ -117,6 +117,9 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 	if err = n.edge.Start(); err != nil {
 		return n, fmt.Errorf("listen: %w", err)
 	}
+	if n.cluster != nil {
+		n.metrics.SetPeerStats(n.peerStats, func() int { return len(n.cluster.Members()) })
+	}
 	if err = n.startPeer(); err != nil {
 		return n, fmt.Errorf("peer endpoint: %w", err)
 	}
@@ -249,6 +252,14 @@ func (n *node) stats() any {
 		s["cluster"] = map[string]any{"members": n.cluster.Members(), "peers": n.cluster.Stats()}
 	}
 	return s
+}
+
+func (n *node) peerStats() []metrics.PeerStats {
+	var out []metrics.PeerStats
+	for _, p := range n.cluster.Stats() {
+		out = append(out, metrics.PeerStats{Peer: p.Peer, Requests: p.Requests, Errors: p.Errors, Bytes: p.Bytes, HeaderSeconds: p.HeaderTimeSeconds})
+	}
+	return out
 }
 
 // members names the live members of the node's POP (itself alone without a cluster).

@@ -109,6 +109,9 @@ type Cluster struct {
 
 	membersMu sync.Mutex
 	members   map[string]string // live node → its peer endpoint, as memberlist's events tell
+
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
 }
 
 // view is an immutable snapshot of the live members.
@@ -142,9 +145,9 @@ func New(cfg Config) (*Cluster, error) {
 		cfg.Now = time.Now
 	}
 	c := &Cluster{
-		cfg: cfg, log: cfg.Logger, sign: &signer{key: []byte(cfg.Secret), now: cfg.Now},
+		cfg: cfg, log: cfg.Logger.With("node", cfg.Node), sign: &signer{key: []byte(cfg.Secret), now: cfg.Now},
 		tr: newTransport(cfg.Timeout), hot: newHotKeys(cfg.HotRate, cfg.Now), stats: map[string]*peerStats{},
-		members: map[string]string{cfg.Node: cfg.PeerAddr},
+		members: map[string]string{cfg.Node: cfg.PeerAddr}, done: make(chan struct{}),
 	}
 	for _, p := range cfg.Parents {
 		l, err := newLink(p, p, cfg.Node, TierChild, c.sign, c.tr, c.statsOf(p))
@@ -164,12 +167,33 @@ func New(cfg Config) (*Cluster, error) {
 	c.ml = ml
 	if len(cfg.Join) > 0 {
 		if _, err := ml.Join(cfg.Join); err != nil {
-			// The seeds may be starting too; they will find us when they join us, or a
-			// later push/pull will. Serve alone meanwhile.
-			c.log.Warn("cluster: no seed answered yet; serving alone until one does", "seeds", cfg.Join, "err", err)
+			// The seeds may be starting too. Serve alone meanwhile, and keep trying.
+			c.log.Warn("cluster: no seed answered yet; serving alone and trying again", "seeds", cfg.Join, "err", err)
+			go c.rejoin()
 		}
 	}
 	return c, nil
+}
+
+// rejoin tries the seeds again, from every second to every 30, while this node knows no other
+// member and its gossip runs.
+func (c *Cluster) rejoin() {
+	wait := time.Second
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-time.After(wait):
+		}
+		if len(c.Members()) > 1 {
+			return // someone found us (or we found them by gossip)
+		}
+		if _, err := c.ml.Join(c.cfg.Join); err == nil {
+			c.log.Info("cluster: joined", "seeds", c.cfg.Join)
+			return
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }
 
 func (c *Cluster) gossipConfig() *memberlist.Config {
@@ -343,6 +367,7 @@ func (c *Cluster) Leave(timeout time.Duration) error {
 
 // Close stops the gossip without saying goodbye (the others will find the node failed).
 func (c *Cluster) Close() error {
+	c.closeOnce.Do(func() { close(c.done) })
 	c.tr.CloseIdleConnections()
 	if c.ml == nil {
 		return nil

@@ -7,8 +7,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,14 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pixcdn/pixcdn/internal/cluster"
-	"github.com/pixcdn/pixcdn/internal/config"
-	"github.com/pixcdn/pixcdn/internal/edge"
+	"github.com/pixcdn/pixcdn/internal/cluster/clustertest"
 	"github.com/pixcdn/pixcdn/internal/purge"
-	"github.com/pixcdn/pixcdn/internal/store"
 )
-
-const secret = "test-secret-0123456789"
 
 // countingOrigin is a real HTTP origin that counts requests per path and can be slowed.
 type countingOrigin struct {
@@ -57,142 +50,50 @@ func newOrigin(t *testing.T, delay time.Duration, h http.HandlerFunc) *countingO
 	return o
 }
 
-// popNode is one running node: its edge on a real listener, its peer endpoint on another,
-// its gossip on a third.
-type popNode struct {
-	name    string
-	edge    *edge.Server
-	cl      *cluster.Cluster
-	peer    *httptest.Server
-	store   *store.Cache
-	stopped bool
+type popNode = clustertest.Node
+
+// nodeOpts shape one node.
+type nodeOpts = clustertest.Options
+
+func startNode(t *testing.T, name, originURL string, o nodeOpts) *popNode {
+	t.Helper()
+	n, err := clustertest.Start(name, originURL, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Kill)
+	return n
 }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := clustertest.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return a
 }
-
-// nodeOpts shape one node.
-type nodeOpts struct {
-	join    []string // gossip seeds
-	gossip  bool     // take part in a POP (else a lone node: a parent)
-	bind    string   // its gossip address; "" picks a free one
-	parents []string
-	hotRate float64
-	domain  string // extra YAML under the domain
-}
-
-func startNode(t *testing.T, name, originURL string, o nodeOpts) *popNode {
-	t.Helper()
-	n := &popNode{name: name}
-	// The peer endpoint's address is gossiped, so it is known before the edge exists: a
-	// listener first, its handler set once the edge is up.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var handler atomic.Pointer[http.Handler]
-	n.peer = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		(*handler.Load()).ServeHTTP(w, r)
-	})}}
-	doc := fmt.Sprintf("node_name: %s\nlisten: \"127.0.0.1:0\"\ncache:\n  memory_size: 32MiB\ndomains:\n  - name: img.example.com\n    origin:\n      servers: [{url: %q}]\n      response_timeout: 5s\n%s", name, originURL, o.domain)
-	cfg, err := config.Parse([]byte(doc), name+".yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(store.Config{MemoryBytes: 32 << 20, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.store = st
-	cc := cluster.Config{Node: name, Secret: secret, PeerAddr: ln.Addr().String(), Join: o.join, Parents: o.parents,
-		HotRate: o.hotRate, ProbeInterval: 200 * time.Millisecond, Timeout: 5 * time.Second, Logger: quiet()}
-	if o.gossip {
-		cc.Bind = o.bind
-		if cc.Bind == "" {
-			cc.Bind = freeAddr(t)
-		}
-	}
-	if n.cl, err = cluster.New(cc); err != nil {
-		t.Fatal(err)
-	}
-	if n.edge, err = edge.New(cfg, st, edge.Options{Logger: quiet(), Picker: n.cl}); err != nil {
-		t.Fatal(err)
-	}
-	h := n.cl.Handler(n.edge)
-	handler.Store(&h)
-	n.peer.Start()
-	if err := n.edge.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.stop)
-	return n
-}
-
-// stop ends the node as a killed process would: no goodbye to the POP, listeners closed.
-func (n *popNode) stop() {
-	if n.stopped {
-		return
-	}
-	n.stopped = true
-	n.cl.Close()
-	n.peer.CloseClientConnections()
-	n.peer.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	n.edge.Shutdown(ctx)
-	n.store.Close()
-}
-
-func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // startPOP starts n nodes that gossip to each other, and waits until each sees them all.
 func startPOP(t *testing.T, n int, originURL string, o nodeOpts) []*popNode {
 	t.Helper()
-	o.gossip = true
-	var nodes []*popNode
-	var seed string
-	for i := range n {
-		oi := o
-		if seed != "" {
-			oi.join = []string{seed}
-		}
-		nd := startNode(t, fmt.Sprintf("node-%d", i), originURL, oi)
-		if seed == "" {
-			seed = gossipOf(t, nd)
-		}
-		nodes = append(nodes, nd)
+	nodes, err := clustertest.StartPOP(n, "node-", originURL, o)
+	if err != nil {
+		t.Fatal(err)
 	}
-	waitMembers(t, nodes, n)
+	t.Cleanup(func() { clustertest.Stop(nodes) })
 	return nodes
 }
 
-// gossipOf finds a node's gossip address from its own view.
 func gossipOf(t *testing.T, n *popNode) string {
 	t.Helper()
-	addr := n.cl.GossipAddr()
-	if addr == "" {
-		t.Fatal("no gossip address")
-	}
-	return addr
+	return n.Cluster.GossipAddr()
 }
 
 func waitMembers(t *testing.T, nodes []*popNode, want int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for _, nd := range nodes {
-		for len(nd.cl.Members()) != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s sees %d members, want %d", nd.name, len(nd.cl.Members()), want)
-			}
-			time.Sleep(20 * time.Millisecond) // gossip converging: nothing to be told of
-		}
+	if err := clustertest.WaitMembers(nodes, want, 15*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -200,7 +101,7 @@ var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, 
 
 // get asks node n for path as a client would.
 func get(t *testing.T, n *popNode, path string) (int, string, string, error) {
-	req, _ := http.NewRequest(http.MethodGet, "http://"+n.edge.Addr()+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, n.URL()+path, nil)
 	req.Host = "img.example.com"
 	resp, err := client.Do(req)
 	if err != nil {
@@ -215,7 +116,7 @@ func mustGet(t *testing.T, n *popNode, path string) (string, string) {
 	t.Helper()
 	code, body, cs, err := get(t, n, path)
 	if err != nil || code != 200 {
-		t.Fatalf("%s %s: %d %v %q", n.name, path, code, err, cs)
+		t.Fatalf("%s %s: %d %v %q", n.Name, path, code, err, cs)
 	}
 	return body, cs
 }
@@ -251,7 +152,7 @@ func TestHerdAcrossThreeNodes(t *testing.T) {
 // comes first in a non-owner's answer; a non-owner keeps no copy of a cold object.
 func TestOwnerServesThePOP(t *testing.T) {
 	o := newOrigin(t, 0, nil)
-	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{hotRate: 1000})
+	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{HotRate: 1000})
 	for i := range 30 {
 		path := fmt.Sprintf("/obj/%d.jpg", i)
 		for _, nd := range nodes {
@@ -265,7 +166,7 @@ func TestOwnerServesThePOP(t *testing.T) {
 	}
 	stored := 0
 	for _, nd := range nodes {
-		stored += int(nd.store.Stats().MemoryObjects)
+		stored += int(nd.Store.Stats().MemoryObjects)
 	}
 	if stored != 30 {
 		t.Fatalf("%d objects stored in the POP, want 30 (one copy each, at its owner)", stored)
@@ -279,7 +180,7 @@ func TestOwnerServesThePOP(t *testing.T) {
 // TestHotKeysAreCopied: a key asked for often on a node that does not own it is kept there too.
 func TestHotKeysAreCopied(t *testing.T) {
 	o := newOrigin(t, 0, nil)
-	nodes := startPOP(t, 2, o.srv.URL, nodeOpts{hotRate: 5})
+	nodes := startPOP(t, 2, o.srv.URL, nodeOpts{HotRate: 5})
 	var other *popNode
 	for _, nd := range nodes {
 		if _, cs := mustGet(t, nd, "/hot.jpg"); strings.Contains(cs, ", ") {
@@ -291,7 +192,7 @@ func TestHotKeysAreCopied(t *testing.T) {
 	}
 	hit := false
 	for range 50 {
-		if _, cs := mustGet(t, other, "/hot.jpg"); strings.HasPrefix(cs, other.name+"; hit") {
+		if _, cs := mustGet(t, other, "/hot.jpg"); strings.HasPrefix(cs, other.Name+"; hit") {
 			hit = true
 			break
 		}
@@ -303,16 +204,16 @@ func TestHotKeysAreCopied(t *testing.T) {
 		t.Fatalf("origin requests %d", o.total.Load())
 	}
 	// A purge on one node reaches the other's copy.
-	res, err := nodes[0].edge.Purge(purge.Purge{Kind: purge.URL, Targets: []string{"img.example.com/hot.jpg"}})
+	res, err := nodes[0].Edge.Purge(purge.Purge{Kind: purge.URL, Targets: []string{"img.example.com/hot.jpg"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	peers := nodes[0].cl.Broadcast(context.Background(), purge.Purge{ID: res.ID, Issued: res.Issued, Kind: purge.URL, Targets: []string{"img.example.com/hot.jpg"}}, 5*time.Second)
+	peers := nodes[0].Cluster.Broadcast(context.Background(), purge.Purge{ID: res.ID, Issued: res.Issued, Kind: purge.URL, Targets: []string{"img.example.com/hot.jpg"}}, 5*time.Second)
 	if len(peers) != 1 || peers[0].Err != nil || !peers[0].Result.Applied {
 		t.Fatalf("broadcast: %+v", peers)
 	}
-	if _, cs := mustGet(t, other, "/hot.jpg"); strings.HasPrefix(cs, other.name+"; hit") {
-		t.Fatalf("%s still serves its copy after the purge: %s", other.name, cs)
+	if _, cs := mustGet(t, other, "/hot.jpg"); strings.HasPrefix(cs, other.Name+"; hit") {
+		t.Fatalf("%s still serves its copy after the purge: %s", other.Name, cs)
 	}
 	if o.total.Load() != 2 {
 		t.Fatalf("origin requests %d: the owner's copy survived the purge", o.total.Load())
@@ -324,7 +225,7 @@ func TestHotKeysAreCopied(t *testing.T) {
 // its keys move.
 func TestKillOneNodeUnderLoad(t *testing.T) {
 	o := newOrigin(t, 0, nil)
-	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{hotRate: 1000})
+	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{HotRate: 1000})
 	keys := make([]string, 300)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("img.example.com/k/%d.jpg", i)
@@ -348,7 +249,7 @@ func TestKillOneNodeUnderLoad(t *testing.T) {
 		}()
 	}
 	time.Sleep(300 * time.Millisecond) // load running before the kill (bounded: see the deadline below)
-	nodes[2].stop()
+	nodes[2].Kill()
 	waitMembers(t, nodes[:2], 2)
 	time.Sleep(300 * time.Millisecond) // and after the POP noticed
 	cancel()
@@ -376,7 +277,7 @@ func TestKillOneNodeUnderLoad(t *testing.T) {
 func ownersOf(n *popNode, keys []string) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
-		out[i] = n.cl.OwnerOf(k)
+		out[i] = n.Cluster.OwnerOf(k)
 	}
 	return out
 }
@@ -386,20 +287,20 @@ func ownersOf(n *popNode, keys []string) []string {
 // by the origin.
 func TestRejoinWithoutStampede(t *testing.T) {
 	o := newOrigin(t, 0, nil)
-	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{hotRate: 1000})
+	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{HotRate: 1000})
 	paths := make([]string, 60)
 	for i := range paths {
 		paths[i] = fmt.Sprintf("/r/%d.jpg", i)
 		mustGet(t, nodes[0], paths[i])
 	}
 	bind := gossipOf(t, nodes[2])
-	nodes[2].stop()
+	nodes[2].Kill()
 	waitMembers(t, nodes[:2], 2)
 	for _, p := range paths { // the survivors take over node-2's keys: fetched once more
 		mustGet(t, nodes[0], p)
 	}
 	afterLoss := o.total.Load()
-	back := startNode(t, "node-2", o.srv.URL, nodeOpts{gossip: true, bind: bind, join: []string{gossipOf(t, nodes[0])}, hotRate: 1000})
+	back := startNode(t, "node-2", o.srv.URL, nodeOpts{Gossip: true, Bind: bind, Join: []string{gossipOf(t, nodes[0])}, HotRate: 1000})
 	waitMembers(t, []*popNode{nodes[0], nodes[1], back}, 3)
 	for _, p := range paths {
 		mustGet(t, nodes[0], p)
@@ -417,7 +318,7 @@ func TestPartitionedNodeKeepsServing(t *testing.T) {
 	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{})
 	cut := nodes[1]
 	mustGet(t, cut, "/before.jpg")
-	cut.cl.Close() // its gossip port closed: the others lose it, it loses them
+	cut.Cluster.Close() // its gossip port closed: the others lose it, it loses them
 	waitMembers(t, []*popNode{nodes[0], nodes[2]}, 2)
 	for i := range 20 {
 		if body, _ := mustGet(t, cut, fmt.Sprintf("/during/%d.jpg", i)); !strings.HasPrefix(body, "body of") {
@@ -432,7 +333,7 @@ func TestPartitionedNodeKeepsServing(t *testing.T) {
 func TestParentTier(t *testing.T) {
 	o := newOrigin(t, 50*time.Millisecond, nil)
 	parent := startNode(t, "parent", o.srv.URL, nodeOpts{})
-	children := startPOP(t, 3, o.srv.URL, nodeOpts{parents: []string{parent.peer.URL}, hotRate: 1000})
+	children := startPOP(t, 3, o.srv.URL, nodeOpts{Parents: []string{parent.Peer.URL}, HotRate: 1000})
 	var wg sync.WaitGroup
 	for i := range 30 {
 		wg.Add(1)
@@ -448,7 +349,7 @@ func TestParentTier(t *testing.T) {
 	if _, cs := mustGet(t, parent, "/tiered.jpg"); !strings.HasPrefix(cs, "parent; hit") {
 		t.Fatalf("the parent did not keep it: %s", cs)
 	}
-	parent.stop()
+	parent.Kill()
 	for i := range 5 {
 		if body, _ := mustGet(t, children[i%3], fmt.Sprintf("/after/%d.jpg", i)); !strings.HasPrefix(body, "body of") {
 			t.Fatal(body)
@@ -464,16 +365,16 @@ func TestImageVariantMadeOnce(t *testing.T) {
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(src)
 	})
-	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{hotRate: 1000})
+	nodes := startPOP(t, 3, o.srv.URL, nodeOpts{HotRate: 1000})
 	for _, nd := range nodes {
 		body, cs := mustGet(t, nd, "/p.png?w=20&fm=webp")
 		if !strings.HasPrefix(body, "RIFF") {
-			t.Fatalf("%s: not a WebP (%q)", nd.name, cs)
+			t.Fatalf("%s: not a WebP (%q)", nd.Name, cs)
 		}
 	}
 	made := int64(0)
 	for _, nd := range nodes {
-		made += nd.edge.ImageStats().Made
+		made += nd.Edge.ImageStats().Made
 	}
 	if made != 1 {
 		t.Fatalf("the variant was made %d times in the POP, want 1", made)
@@ -487,4 +388,14 @@ func pngOf(t *testing.T, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestJoinBeforeTheSeed: a node whose seed is not up yet serves alone and joins once it is.
+func TestJoinBeforeTheSeed(t *testing.T) {
+	o := newOrigin(t, 0, nil)
+	seedAddr := freeAddr(t)
+	early := startNode(t, "early", o.srv.URL, nodeOpts{Gossip: true, Join: []string{seedAddr}})
+	mustGet(t, early, "/alone.jpg") // alone, from the origin
+	seed := startNode(t, "seed", o.srv.URL, nodeOpts{Gossip: true, Bind: seedAddr})
+	waitMembers(t, []*popNode{early, seed}, 2)
 }

@@ -27,6 +27,7 @@ func TestDocsListEveryMetric(t *testing.T) {
 	m.SetAccessLogStats(func() AccessLogStats { return AccessLogStats{} })
 	m.SetImageStats(func() ImageStats { return ImageStats{} })
 	m.SetNodeInfo(func() NodeInfo { return NodeInfo{ConfigVersion: "v", BanVersion: 1} })
+	m.SetPeerStats(func() []PeerStats { return []PeerStats{{Peer: "node-b"}} }, func() int { return 3 })
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,20 @@ type NodeInfo struct {
 	BanVersion    uint64 // grows with every purge applied
 }
 
+// PeerStats is one peer's (or parent tier's) exchanges with this node, at scrape time.
+type PeerStats struct {
+	Peer                    string
+	Requests, Errors, Bytes int64
+	HeaderSeconds           float64 // time to response headers, summed
+}
+
+// SetPeerStats makes every scrape call fn for the pixcdn_peer_* series and members for
+// pixcdn_cluster_members; nil stops them.
+func (m *Metrics) SetPeerStats(fn func() []PeerStats, members func() int) {
+	m.scrape.peers.Store(&fn)
+	m.scrape.members.Store(&members)
+}
+
 // SetNodeInfo makes every scrape call fn for pixcdn_config_info and pixcdn_ban_list_version;
 // nil stops them.
 func (m *Metrics) SetNodeInfo(fn func() NodeInfo) { m.scrape.node.Store(&fn) }
@@ -72,6 +86,8 @@ type scrapeCollector struct {
 	accessLog atomic.Pointer[func() AccessLogStats]
 	images    atomic.Pointer[func() ImageStats]
 	node      atomic.Pointer[func() NodeInfo]
+	peers     atomic.Pointer[func() []PeerStats]
+	members   atomic.Pointer[func() int]
 
 	storeBytes, storeObjects, segments          *prometheus.Desc
 	memEvictions, diskEvictions, diskEvictedObj *prometheus.Desc
@@ -80,6 +96,8 @@ type scrapeCollector struct {
 	logDropped, logWriteErrors                  *prometheus.Desc
 	imgJobs, imgMade, imgBusy, imgFailed        *prometheus.Desc
 	configInfo, banVersion                      *prometheus.Desc
+	peerRequests, peerErrors, peerBytes         *prometheus.Desc
+	peerSeconds, clusterMembers                 *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*scrapeCollector)(nil)
@@ -107,6 +125,11 @@ func newScrapeCollector() *scrapeCollector {
 		imgFailed:      desc("image_jobs_failed_total", "Image jobs that ended in an error (bad or oversized source, timeout)."),
 		configInfo:     desc("config_info", "1, labelled with the version (content hash) of the configuration the node runs.", "version"),
 		banVersion:     desc("ban_list_version", "Version of the node's ban list: it grows with every purge applied."),
+		peerRequests:   desc("peer_requests_total", "Requests this node sent to a peer or parent tier.", "peer"),
+		peerErrors:     desc("peer_errors_total", "Requests to a peer or parent that got no usable answer (the origin was asked).", "peer"),
+		peerBytes:      desc("peer_response_bytes_total", "Body bytes peers and parents answered this node (by Content-Length).", "peer"),
+		peerSeconds:    desc("peer_header_seconds_total", "Time waiting for peers' and parents' response headers, summed.", "peer"),
+		clusterMembers: desc("cluster_members", "Live members of this node's POP as it sees them, itself included."),
 	}
 }
 
@@ -114,7 +137,8 @@ func newScrapeCollector() *scrapeCollector {
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.storeBytes, c.storeObjects, c.segments, c.memEvictions,
 		c.diskEvictions, c.diskEvictedObj, c.corrupt, c.writeErrors, c.serverUp, c.serverFailures,
-		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed, c.configInfo, c.banVersion} {
+		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed, c.configInfo, c.banVersion,
+		c.peerRequests, c.peerErrors, c.peerBytes, c.peerSeconds, c.clusterMembers} {
 		ch <- d
 	}
 }
@@ -139,6 +163,17 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		s := (*fn)()
 		ch <- prometheus.MustNewConstMetric(c.configInfo, prometheus.GaugeValue, 1, s.ConfigVersion)
 		ch <- prometheus.MustNewConstMetric(c.banVersion, prometheus.GaugeValue, float64(s.BanVersion))
+	}
+	if fn := c.peers.Load(); fn != nil && *fn != nil {
+		for _, p := range (*fn)() {
+			ch <- prometheus.MustNewConstMetric(c.peerRequests, prometheus.CounterValue, float64(p.Requests), p.Peer)
+			ch <- prometheus.MustNewConstMetric(c.peerErrors, prometheus.CounterValue, float64(p.Errors), p.Peer)
+			ch <- prometheus.MustNewConstMetric(c.peerBytes, prometheus.CounterValue, float64(p.Bytes), p.Peer)
+			ch <- prometheus.MustNewConstMetric(c.peerSeconds, prometheus.CounterValue, p.HeaderSeconds, p.Peer)
+		}
+	}
+	if fn := c.members.Load(); fn != nil && *fn != nil {
+		ch <- prometheus.MustNewConstMetric(c.clusterMembers, prometheus.GaugeValue, float64((*fn)()))
 	}
 	if fn := c.accessLog.Load(); fn != nil && *fn != nil {
 		s := (*fn)()
