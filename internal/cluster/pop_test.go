@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"image"
@@ -398,4 +399,53 @@ func TestJoinBeforeTheSeed(t *testing.T) {
 	mustGet(t, early, "/alone.jpg") // alone, from the origin
 	seed := startNode(t, "seed", o.srv.URL, nodeOpts{Gossip: true, Bind: seedAddr})
 	waitMembers(t, []*popNode{early, seed}, 2)
+}
+
+// TestCodingsThroughTheOwner: a node that does not keep an object passes the client's
+// Accept-Encoding to its owner, which answers from its stored coding; a client without it gets
+// identity; neither is served the other's bytes.
+func TestCodingsThroughTheOwner(t *testing.T) {
+	text := strings.Repeat("pixcdn text body ", 200)
+	o := newOrigin(t, 0, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, text)
+	})
+	nodes := startPOP(t, 2, o.srv.URL, nodeOpts{HotRate: 1000})
+	tr := &http.Transport{DisableCompression: true}
+	fetch := func(n *popNode, ae string) (string, string) {
+		req, _ := http.NewRequest(http.MethodGet, n.URL()+"/t.txt", nil)
+		req.Host = "img.example.com"
+		if ae != "" {
+			req.Header.Set("Accept-Encoding", ae)
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Header.Get("Content-Encoding"), string(b)
+	}
+	for range 3 {
+		for _, nd := range nodes {
+			if enc, body := fetch(nd, ""); enc != "" || body != text {
+				t.Fatalf("%s, no Accept-Encoding: %q coding, %d bytes", nd.Name, enc, len(body))
+			}
+			enc, body := fetch(nd, "gzip")
+			if enc != "gzip" {
+				t.Fatalf("%s, gzip asked: %q coding", nd.Name, enc)
+			}
+			zr, err := gzip.NewReader(strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, _ := io.ReadAll(zr); string(plain) != text {
+				t.Fatalf("%s: the gzip body is not the object", nd.Name)
+			}
+		}
+	}
+	if o.total.Load() != 1 {
+		t.Fatalf("origin requests %d", o.total.Load())
+	}
 }

@@ -32,10 +32,6 @@ func (c *Cache) upstreamRequest(p *Policy, r *http.Request, e *Entry) (*http.Req
 	for _, h := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"} {
 		req.Header.Del(h)
 	}
-	if p.Codings {
-		// The node makes the codings itself: one identity copy serves every client.
-		req.Header.Del("Accept-Encoding")
-	}
 	if e.Meta != nil && e.Meta.Kind == RecordObject {
 		if etag := e.Meta.Header.Get("Etag"); etag != "" {
 			req.Header.Set("If-None-Match", etag)
@@ -140,6 +136,16 @@ func (c *Cache) fetchWith(p *Policy, req *http.Request, cancel context.CancelFun
 	if cp, ok := up.(Copier); ok {
 		keep = cp.KeepCopy(e.Primary)
 	}
+	if !keep && resp.Header.Get("Content-Encoding") != "" {
+		// The owner answered in the client's coding (see send): this request's alone.
+		res.Status.FwdStatus = resp.StatusCode
+		res.Meta, res.Key = &Meta{Kind: RecordObject, Status: resp.StatusCode, Primary: e.Primary, Header: resp.Header,
+			RequestTime: reqTime.UnixNano(), ResponseTime: respTime.UnixNano(), InitialAge: httpcache.InitialAge(resp.Header, reqTime, respTime)}, e.Key
+		httpcache.RemoveHopByHop(resp.Header)
+		resp.Header.Del("Content-Length")
+		res.Kind, res.Body = Uncacheable, Body{RC: newIdleReader(resp.Body, cancel, p.IdleTimeout), Size: resp.ContentLength}
+		return res
+	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && haveStale:
 		drain(resp, cancel)
@@ -198,8 +204,14 @@ func (c *Cache) passOn(resp *http.Response, res Result) Result {
 }
 
 // send asks the picked upstream (or o.to), then the domain's origin when none is picked or
-// the pick fails. It returns who answered.
+// the pick fails. It returns who answered. Where the node makes content codings itself, an
+// upstream whose answer is kept is asked for identity (one stored copy serves every client);
+// a peer whose answer is not kept is asked in the client's coding, which it has stored.
 func (c *Cache) send(p *Policy, req *http.Request, primary string, o fillOpts) (*http.Response, Upstream, error) {
+	ae := req.Header["Accept-Encoding"]
+	if p.Codings {
+		delete(req.Header, "Accept-Encoding")
+	}
 	up := o.to
 	if up == nil && c.picker != nil {
 		if u, ok := c.picker.Pick(p.Name, primary, o.noPick); ok {
@@ -208,7 +220,13 @@ func (c *Cache) send(p *Policy, req *http.Request, primary string, o fillOpts) (
 	}
 	if up != nil {
 		c.Stats.PeerFetches.Add(1)
+		if cp, ok := up.(Copier); ok && p.Codings && len(ae) > 0 && !cp.KeepCopy(primary) {
+			req.Header["Accept-Encoding"] = ae
+		}
 		resp, err := c.sendTo(p, up, req)
+		if p.Codings {
+			delete(req.Header, "Accept-Encoding")
+		}
 		if err == nil {
 			return resp, up, nil
 		}
