@@ -136,15 +136,17 @@ func (c *Cache) fetchWith(p *Policy, req *http.Request, cancel context.CancelFun
 	if cp, ok := up.(Copier); ok {
 		keep = cp.KeepCopy(e.Primary)
 	}
-	if !keep && resp.Header.Get("Content-Encoding") != "" {
-		// The owner answered in the client's coding (see send): this request's alone.
-		res.Status.FwdStatus = resp.StatusCode
-		res.Meta, res.Key = &Meta{Kind: RecordObject, Status: resp.StatusCode, Primary: e.Primary, Header: resp.Header,
-			RequestTime: reqTime.UnixNano(), ResponseTime: respTime.UnixNano(), InitialAge: httpcache.InitialAge(resp.Header, reqTime, respTime)}, e.Key
+	if !keep && sentCoding(req) {
+		// The owner was asked in the client's coding (see send), and its answer is not kept:
+		// it is shared with the waiters that accept the same codings, and no one else.
 		httpcache.RemoveHopByHop(resp.Header)
 		resp.Header.Del("Content-Length")
-		res.Kind, res.Body = Uncacheable, Body{RC: newIdleReader(resp.Body, cancel, p.IdleTimeout), Size: resp.ContentLength}
-		return res
+		m := &Meta{Kind: RecordObject, Status: resp.StatusCode, Primary: e.Primary, Header: resp.Header,
+			RequestTime: reqTime.UnixNano(), ResponseTime: respTime.UnixNano(),
+			InitialAge: httpcache.InitialAge(resp.Header, reqTime, respTime), VaryFields: codingField}
+		res.Meta, res.Key, res.varyKey = m, e.Key, httpcache.VaryKey(codingField, req.Header)
+		resp.Body = newIdleReader(resp.Body, cancel, p.IdleTimeout)
+		return c.passOn(resp, res)
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && haveStale:
@@ -203,6 +205,13 @@ func (c *Cache) passOn(resp *http.Response, res Result) Result {
 	return res
 }
 
+// codingField is what an answer in the client's coding varies on.
+var codingField = []string{"Accept-Encoding"}
+
+// sentCoding reports whether req went upstream with the client's Accept-Encoding (send leaves
+// it on the request it sent to a peer whose answer is not kept).
+func sentCoding(req *http.Request) bool { return len(req.Header["Accept-Encoding"]) > 0 }
+
 // send asks the picked upstream (or o.to), then the domain's origin when none is picked or
 // the pick fails. It returns who answered. Where the node makes content codings itself, an
 // upstream whose answer is kept is asked for identity (one stored copy serves every client);
@@ -224,11 +233,11 @@ func (c *Cache) send(p *Policy, req *http.Request, primary string, o fillOpts) (
 			req.Header["Accept-Encoding"] = ae
 		}
 		resp, err := c.sendTo(p, up, req)
-		if p.Codings {
-			delete(req.Header, "Accept-Encoding")
-		}
 		if err == nil {
 			return resp, up, nil
+		}
+		if p.Codings {
+			delete(req.Header, "Accept-Encoding")
 		}
 		c.Stats.PeerErrors.Add(1)
 		if o.noFallback {
