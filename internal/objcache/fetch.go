@@ -187,22 +187,37 @@ func (c *Cache) fetchWith(p *Policy, req *http.Request, cancel context.CancelFun
 // read whole when small, so that coalesced waiters share it; streamed to this request alone
 // when larger.
 func (c *Cache) passOn(resp *http.Response, res Result) Result {
-	if resp.ContentLength < 0 || resp.ContentLength <= c.memObjMax {
-		body, err := readUpTo(resp.Body, c.memObjMax)
-		if err != nil {
-			resp.Body.Close()
-			c.Stats.FetchErrors.Add(1)
-			return Result{Kind: Failed, Err: fmt.Errorf("reading the upstream body: %w", err), Status: res.Status}
-		}
-		if int64(len(body)) <= c.memObjMax {
-			resp.Body.Close()
-			res.Kind, res.Body = Fetched, Body{Bytes: body, Size: int64(len(body))}
-			return res
-		}
-		resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	body, small, err := c.readSmall(resp)
+	switch {
+	case err != nil:
+		return Result{Kind: Failed, Err: err, Status: res.Status}
+	case small:
+		res.Kind, res.Body = Fetched, Body{Bytes: body, Size: int64(len(body))}
+		return res
 	}
 	res.Kind, res.Body = Uncacheable, Body{RC: resp.Body, Size: resp.ContentLength}
 	return res
+}
+
+// readSmall reads a body whole when it holds at most the memory object limit (small; the
+// body is closed); a larger one stays readable from resp.Body, its first bytes put back. A
+// body that fails half way is an error, and closed.
+func (c *Cache) readSmall(resp *http.Response) (body []byte, small bool, err error) {
+	if resp.ContentLength >= 0 && resp.ContentLength > c.memObjMax {
+		return nil, false, nil
+	}
+	body, err = readUpTo(resp.Body, c.memObjMax)
+	if err != nil {
+		resp.Body.Close()
+		c.Stats.FetchErrors.Add(1)
+		return nil, false, fmt.Errorf("reading the upstream body: %w", err)
+	}
+	if int64(len(body)) <= c.memObjMax {
+		resp.Body.Close()
+		return body, true, nil
+	}
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	return nil, false, nil
 }
 
 // codingField is what an answer in the client's coding varies on.
@@ -377,20 +392,14 @@ const passTTL = 10 * time.Second
 // Writer (with every client following it) when it is large or of unknown length beyond the
 // memory object limit. A body that fails half way is never stored.
 func (c *Cache) storeBody(e *Entry, key string, m *Meta, resp *http.Response, res Result, forget func()) Result {
-	if resp.ContentLength < 0 || resp.ContentLength <= c.memObjMax {
-		body, err := readUpTo(resp.Body, c.memObjMax)
-		if err != nil {
-			resp.Body.Close()
-			c.Stats.FetchErrors.Add(1)
-			return Result{Kind: Failed, Err: fmt.Errorf("reading the upstream body: %w", err), Status: res.Status}
-		}
-		if int64(len(body)) <= c.memObjMax {
-			resp.Body.Close()
-			res.Kind, res.Body = Fetched, Body{Bytes: body, Size: int64(len(body))}
-			res.Status.Stored = c.put(e, key, m, body)
-			return res
-		}
-		resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	body, small, err := c.readSmall(resp)
+	switch {
+	case err != nil:
+		return Result{Kind: Failed, Err: err, Status: res.Status}
+	case small:
+		res.Kind, res.Body = Fetched, Body{Bytes: body, Size: int64(len(body))}
+		res.Status.Stored = c.put(e, key, m, body)
+		return res
 	}
 	w, err := c.store.Begin(key, m.Encode(), resp.ContentLength)
 	if err != nil {
