@@ -14,6 +14,7 @@ import (
 type Config struct {
 	File      string       `yaml:"-"`          // the path it was loaded from
 	NodeName  string       `yaml:"node_name"`  // used in Via and Cache-Status; default "pixcdn"
+	POP       string       `yaml:"pop"`        // the point of presence the node belongs to (control plane, router); default "default"
 	Listen    string       `yaml:"listen"`     // plain HTTP; default ":8080"; "off" disables
 	TLSListen string       `yaml:"tls_listen"` // HTTPS (HTTP/1.1 + HTTP/2); default "" (off); required when any domain has tls
 	Admin     Admin        `yaml:"admin"`
@@ -22,7 +23,8 @@ type Config struct {
 	Log       Log          `yaml:"log"`
 	Images    ImageService `yaml:"images"`
 	Cluster   Cluster      `yaml:"cluster"`
-	Domains   []Domain     `yaml:"domains"` // at least one
+	Control   Control      `yaml:"control"`
+	Domains   []Domain     `yaml:"domains"` // at least one, unless the control plane gives them
 
 	// lines maps a field path ("domains[1].origin.servers[0].url") to the line it was written
 	// on, so errors found after decoding can still point into the file.
@@ -45,6 +47,24 @@ type Cluster struct {
 
 // Enabled reports whether the node takes part in a cluster or tier.
 func (c *Cluster) Enabled() bool { return c.PeerListen != "" }
+
+// Control joins the node to the control plane (internal/control/agent) over NATS: the domains
+// come from it (the file's own domains serve only until its first version arrives), purges and
+// prefetches reach the node through it, and the node reports its version and stats to it. Off
+// while NATS is empty.
+type Control struct {
+	NATS     string `yaml:"nats"`      // nats://host:port[,nats://host:port...] (tls:// for TLS); "" = no control plane
+	User     string `yaml:"user"`      // NATS user (with password)
+	Password string `yaml:"password"`  // "${NAME}" from the environment
+	Token    string `yaml:"token"`     // NATS token instead of user/password; "${NAME}" from the environment
+	CA       string `yaml:"ca"`        // PEM file of the CA that signed the NATS servers' certificates
+	Cert     string `yaml:"cert"`      // client certificate (PEM) for servers that verify clients
+	Key      string `yaml:"key"`       // its key
+	StateDir string `yaml:"state_dir"` // last good configuration and purge position; default <cache.dir>/control
+}
+
+// Enabled reports whether the node is run by a control plane.
+func (c *Control) Enabled() bool { return c.NATS != "" }
 
 // ListenOff is the value of Listen that disables the plain HTTP listener.
 const ListenOff = "off"

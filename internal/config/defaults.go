@@ -6,11 +6,13 @@ import "time"
 const (
 	DefaultNodeName = "pixcdn"
 	DefaultListen   = ":8080"
+	DefaultPOP      = "default"
 )
 
 func (c *Config) setDefaults() {
 	c.NodeName = DefaultNodeName
 	c.Listen = DefaultListen
+	c.POP = DefaultPOP
 	c.Log = Log{Metrics: true, Level: "info", Format: "text", AccessFormat: "json"}
 	c.Server = Server{
 		ReadHeaderTimeout: Duration(10 * time.Second),

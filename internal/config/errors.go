@@ -37,6 +37,9 @@ type problems struct {
 	file  string
 	lines map[string]int
 	errs  []error
+	// portable checks only what does not depend on the machine: the control plane validates a
+	// domains document that names certificate files and directories of the nodes, not its own.
+	portable bool
 }
 
 // add records msg against field, at the line of field or of its nearest written ancestor (a

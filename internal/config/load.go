@@ -128,6 +128,8 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func (c *Config) expandEnv(p *problems, lookup func(string) (string, bool)) {
 	expand(p, lookup, "admin.token", &c.Admin.Token)
 	expand(p, lookup, "cluster.secret", &c.Cluster.Secret)
+	expand(p, lookup, "control.password", &c.Control.Password)
+	expand(p, lookup, "control.token", &c.Control.Token)
 	for i := range c.Domains {
 		if sg := c.Domains[i].Access.Sign; sg != nil {
 			for j := range sg.Keys {

@@ -406,7 +406,7 @@ func TestDefaults(t *testing.T) {
 `)
 	sorted := true
 	want := Config{
-		File: "test.yaml", NodeName: "pixcdn", Listen: ":8080",
+		File: "test.yaml", NodeName: "pixcdn", POP: "default", Listen: ":8080",
 		Log: Log{Metrics: true, Level: "info", Format: "text", AccessFormat: "json"},
 		Server: Server{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(time.Minute), SendTimeout: Duration(time.Minute),
 			IdleTimeout: Duration(2 * time.Minute), ShutdownTimeout: Duration(30 * time.Second),

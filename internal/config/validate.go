@@ -19,14 +19,58 @@ func (c *Config) validate(p *problems) {
 	if !isToken(c.NodeName) {
 		p.add("node_name", fmt.Sprintf("%q must be 1-64 letters, digits, '.', '-' or '_' (it is sent in Via and Cache-Status)", c.NodeName))
 	}
+	if !isToken(c.POP) {
+		p.add("pop", fmt.Sprintf("%q must be 1-64 letters, digits, '.', '-' or '_'", c.POP))
+	}
 	c.validateListeners(p)
 	c.validateLog(p)
 	c.Server.validate(p)
 	c.Cache.validate(p)
 	c.Images.validate(p)
 	c.Cluster.validate(p)
+	c.Control.validate(p)
 	c.validateDomains(p)
 }
+
+func (c *Control) validate(p *problems) {
+	if !c.Enabled() {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"user", c.User != ""}, {"password", c.Password != ""}, {"token", c.Token != ""}, {"ca", c.CA != ""},
+			{"cert", c.Cert != ""}, {"key", c.Key != ""}, {"state_dir", c.StateDir != ""}} {
+			if f.set {
+				p.add("control."+f.name, "needs control.nats (the NATS servers of the control plane)")
+			}
+		}
+		return
+	}
+	for _, raw := range strings.Split(c.NATS, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.User != nil {
+			p.add("control.nats", fmt.Sprintf("%q: want nats://host:port or tls://host:port, comma-separated, credentials in control.user/password or control.token", raw))
+		}
+	}
+	if (c.User == "") != (c.Password == "") {
+		p.add("control.password", "control.user and control.password go together")
+	}
+	if c.Token != "" && c.User != "" {
+		p.add("control.token", "give a token or a user and password, not both")
+	}
+	if (c.Cert == "") != (c.Key == "") {
+		p.add("control.key", "control.cert and control.key go together")
+	} else if c.Cert != "" {
+		if _, err := tls.LoadX509KeyPair(c.Cert, c.Key); err != nil {
+			p.add("control.cert", fmt.Sprintf("cannot load key pair: %v", err))
+		}
+	}
+	if c.CA != "" {
+		if _, err := os.ReadFile(c.CA); err != nil {
+			p.add("control.ca", err.Error())
+		}
+	}
+}
+
 
 func (cl *Cluster) validate(p *problems) {
 	if !cl.Enabled() {
@@ -262,7 +306,7 @@ func loadTLS(p *problems, field string, t *TLS) {
 	if t.HSTS != nil && t.HSTS.MaxAge < Duration(time.Second) {
 		p.add(field+".hsts.max_age", "must be at least 1s (a year, 8760h, is usual)")
 	}
-	if t.Cert == "" || t.Key == "" {
+	if t.Cert == "" || t.Key == "" || p.portable {
 		return
 	}
 	if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {

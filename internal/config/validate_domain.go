@@ -11,7 +11,9 @@ import (
 
 func (c *Config) validateDomains(p *problems) {
 	if len(c.Domains) == 0 {
-		p.add("domains", "at least one domain is required")
+		if !c.Control.Enabled() {
+			p.add("domains", "at least one domain is required (or control.nats, which gives them)")
+		}
 		return
 	}
 	owner := map[string]string{} // name or alias → field that first claimed it
@@ -44,7 +46,7 @@ func (c *Config) validateDomains(p *problems) {
 		d.Compress.validate(p, base+".compress")
 		d.Images.validate(p, base+".images")
 	}
-	if needTLS != "" && c.TLSListen == "" {
+	if needTLS != "" && c.TLSListen == "" && !p.portable {
 		p.add(needTLS, "tls is set but tls_listen is empty: set tls_listen (e.g. \":443\")")
 	}
 }
@@ -180,6 +182,10 @@ func (s *S3) validate(p *problems, base string) {
 func (o *Origin) validateFS(p *problems, base string) {
 	fi, err := os.Stat(o.Root)
 	switch {
+	case p.portable:
+		if !strings.HasPrefix(o.Root, "/") {
+			p.add(base+".root", fmt.Sprintf("%q: the nodes need an absolute path", o.Root))
+		}
 	case err != nil:
 		p.add(base+".root", fmt.Sprintf("cannot use %q: %v", o.Root, err))
 	case !fi.IsDir():
