@@ -17,8 +17,10 @@ import (
 
 // Environment variables the admin commands read their defaults from.
 const (
-	envAdmin      = "PIXCDN_ADMIN"       // admin API address, e.g. http://127.0.0.1:9090
-	envAdminToken = "PIXCDN_ADMIN_TOKEN" // bearer token
+	envAdmin        = "PIXCDN_ADMIN"         // admin API address, e.g. http://127.0.0.1:9090
+	envAdminToken   = "PIXCDN_ADMIN_TOKEN"   // its bearer token
+	envControl      = "PIXCDN_CONTROL"       // control plane API address, e.g. http://127.0.0.1:7070
+	envControlToken = "PIXCDN_CONTROL_TOKEN" // its bearer token
 )
 
 // cliIO is what an admin command touches outside its arguments, so tests can supply their own.
@@ -33,12 +35,39 @@ func osIO(stdout, stderr io.Writer) cliIO {
 	return cliIO{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
 }
 
-// adminFlags are the -admin and -token flags every admin command shares.
-type adminFlags struct{ addr, token string }
+// adminFlags are the -admin, -control and -token flags every admin command shares: a command
+// talks to one node's admin API, or with -control to the control plane (every node).
+type adminFlags struct {
+	addr, control, token string
+	getenv               func(string) string
+}
 
+// register adds the flags. The token's default is read from the environment only when used,
+// so help never prints a secret.
 func (a *adminFlags) register(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&a.addr, "admin", getenv(envAdmin), "admin API `URL` (default $"+envAdmin+")")
-	fs.StringVar(&a.token, "token", getenv(envAdminToken), "bearer `TOKEN` (default $"+envAdminToken+")")
+	a.getenv = getenv
+	fs.StringVar(&a.addr, "admin", getenv(envAdmin), "one node's admin API `URL` (default $"+envAdmin+")")
+	fs.StringVar(&a.control, "control", getenv(envControl), "the control plane's API `URL`, for every node (default $"+envControl+")")
+	fs.StringVar(&a.token, "token", "", "bearer `TOKEN` (default $"+envAdminToken+", with -control $"+envControlToken+")")
+}
+
+// viaControl reports whether the command goes to the control plane.
+func (a *adminFlags) viaControl() bool { return a.control != "" }
+
+// controlClient builds the control plane's client, or a usage error without an address.
+func (a *adminFlags) controlClient() (*adminClient, error) {
+	if a.control == "" {
+		return nil, fmt.Errorf("%w: no control plane address: pass -control URL or set %s (e.g. http://127.0.0.1:7070)", errUsage, envControl)
+	}
+	tok := a.token
+	if tok == "" && a.getenv != nil {
+		tok = a.getenv(envControlToken)
+	}
+	c, err := newAdminClient(a.control, tok)
+	if c != nil {
+		c.what, c.tokenEnv = "the control plane", envControlToken
+	}
+	return c, err
 }
 
 // errUsage marks errors that are the caller's to fix on the command line (exit status 2).
@@ -47,16 +76,22 @@ var errUsage = errors.New("usage")
 // client builds the admin client, or a usage error when no address was given.
 func (a *adminFlags) client() (*adminClient, error) {
 	if a.addr == "" {
-		return nil, fmt.Errorf("%w: no admin API address: pass -admin URL or set %s (e.g. http://127.0.0.1:9090)", errUsage, envAdmin)
+		return nil, fmt.Errorf("%w: no admin API address: pass -admin URL (or -control URL for every node) or set %s (e.g. http://127.0.0.1:9090)", errUsage, envAdmin)
 	}
-	return newAdminClient(a.addr, a.token)
+	tok := a.token
+	if tok == "" && a.getenv != nil {
+		tok = a.getenv(envAdminToken)
+	}
+	return newAdminClient(a.addr, tok)
 }
 
 // adminClient calls one node's admin API and turns its failures into messages an operator can act on.
 type adminClient struct {
-	base  string // scheme://host:port, no trailing slash
-	token string
-	hc    *http.Client
+	base     string // scheme://host:port, no trailing slash
+	token    string
+	hc       *http.Client
+	what     string // "the admin API", "the control plane": for messages
+	tokenEnv string // where a token would come from
 }
 
 // newAdminClient accepts "http://host:port", "https://host:port" or a bare "host:port".
@@ -66,9 +101,10 @@ func newAdminClient(addr, token string) (*adminClient, error) {
 	}
 	u, err := url.Parse(addr)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: -admin %q is not an http(s)://host:port address", errUsage, addr)
+		return nil, fmt.Errorf("%w: %q is not an http(s)://host:port address", errUsage, addr)
 	}
-	return &adminClient{base: strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"), token: token, hc: &http.Client{}}, nil
+	return &adminClient{base: strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"), token: token, hc: &http.Client{},
+		what: "the admin API", tokenEnv: envAdminToken}, nil
 }
 
 // post sends body as JSON to path and returns the response when it is a 200; the caller
@@ -78,11 +114,18 @@ func (c *adminClient) post(ctx context.Context, path string, body any) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	return c.do(ctx, http.MethodPost, path, "application/json", bytes.NewReader(b))
+}
+
+// do sends one request and returns the response when it is a 200, as post does.
+func (c *adminClient) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -91,7 +134,7 @@ func (c *adminClient) post(ctx context.Context, path string, body any) (*http.Re
 		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("cannot reach the admin API at %s: %w", c.base, err)
+		return nil, fmt.Errorf("cannot reach %s at %s: %w", c.what, c.base, err)
 	}
 	if resp.StatusCode == http.StatusOK {
 		return resp, nil
@@ -103,16 +146,22 @@ func (c *adminClient) post(ctx context.Context, path string, body any) (*http.Re
 func (c *adminClient) statusError(resp *http.Response) error {
 	if resp.StatusCode == http.StatusUnauthorized {
 		if c.token == "" {
-			return fmt.Errorf("the admin API refused the token: none was given (pass -token or set %s)", envAdminToken)
+			return fmt.Errorf("%s refused the token: none was given (pass -token or set %s)", c.what, c.tokenEnv)
 		}
-		return errors.New("the admin API refused the token")
+		return fmt.Errorf("%s refused the token", c.what)
 	}
-	var e struct{ Error string }
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct {
+		Error    string
+		Problems []string
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if json.Unmarshal(b, &e) != nil || e.Error == "" {
 		e.Error = strings.TrimSpace(string(b))
 	}
-	return fmt.Errorf("the admin API at %s answered %s: %s", c.base, resp.Status, e.Error)
+	for _, p := range e.Problems {
+		e.Error += "\n  " + p
+	}
+	return fmt.Errorf("%s at %s answered %s: %s", c.what, c.base, resp.Status, e.Error)
 }
 
 // exitCode reports err on stderr and maps it to the exit status: 2 for usage, 1 otherwise.

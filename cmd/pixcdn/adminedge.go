@@ -6,6 +6,8 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/admin"
 	"github.com/pixcdn/pixcdn/internal/cluster"
+	"github.com/pixcdn/pixcdn/internal/config"
+	"github.com/pixcdn/pixcdn/internal/control/agent"
 	"github.com/pixcdn/pixcdn/internal/edge"
 	"github.com/pixcdn/pixcdn/internal/metrics"
 	"github.com/pixcdn/pixcdn/internal/purge"
@@ -18,6 +20,7 @@ type adminEdge struct {
 	path    string // the configuration file; "" or a name like "(command line)" when there is none
 	metrics *metrics.Metrics
 	cluster *cluster.Cluster // nil: a node alone
+	agent   *agent.Agent     // nil: no control plane
 }
 
 var _ admin.Edge = adminEdge{}
@@ -57,6 +60,24 @@ func (a adminEdge) Prefetch(ctx context.Context, u string) admin.PrefetchResult 
 	return out
 }
 
-func (a adminEdge) Reload() error         { return reloadFile(a.path, a.s, a.metrics) }
+func (a adminEdge) Reload() error         { return reloadFile(a.path, a.s, a.metrics, a.agent) }
 func (a adminEdge) Ready() bool           { return a.s.Ready() }
 func (a adminEdge) ConfigVersion() string { return a.s.ConfigVersion() }
+
+// agentEdge lets the control plane's agent drive the edge: a purge from the stream is applied
+// here only (every node of the POP reads the stream itself), a version is swapped in.
+type agentEdge struct{ adminEdge }
+
+var _ agent.Edge = agentEdge{}
+
+func (a agentEdge) Purge(p purge.Purge) (purge.Result, error) {
+	res, err := a.s.Purge(p)
+	if err == nil && res.Applied && a.metrics != nil {
+		a.metrics.Purge(string(p.Kind), p.Soft)
+	}
+	return res, err
+}
+
+func (a agentEdge) Apply(cfg *config.Config) error { return applyConfig(a.s, a.metrics, cfg) }
+
+func (a agentEdge) DomainNames() []string { return a.s.DomainNames() }

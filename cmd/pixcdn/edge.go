@@ -26,10 +26,10 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 	var o oneLine
 	file := fs.String("config", "", "configuration `FILE` (YAML)")
 	fs.StringVar(&o.origin, "origin", "", "serve any Host from this `ORIGIN`: http(s)://host[:port], s3://bucket[/prefix] or a directory")
-	fs.StringVar(&o.listen, "listen", ":8080", "with -origin: plain HTTP listen `ADDR`")
-	fs.StringVar(&o.cacheDir, "cache-dir", "", "with -origin: disk cache `DIR` (default: memory only)")
-	fs.StringVar(&o.admin, "admin", "", "with -origin: admin API listen `ADDR` (purge, prefetch, metrics, health)")
-	fs.StringVar(&o.adminToken, "admin-token", "", "with -origin: bearer `TOKEN` the admin API requires (needed off loopback)")
+	fs.StringVar(&o.listen, "listen", ":8080", "without -config: plain HTTP listen `ADDR`")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "without -config: disk cache `DIR` (default: memory only)")
+	fs.StringVar(&o.admin, "admin", "", "without -config: admin API listen `ADDR` (purge, prefetch, metrics, health)")
+	fs.StringVar(&o.adminToken, "admin-token", "", "without -config: bearer `TOKEN` the admin API requires (needed off loopback)")
 	fs.StringVar(&o.host, "host", "", "with an http(s) origin: Host header sent to it (default: the origin URL's host)")
 	fs.StringVar(&o.s3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` (default $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS for the region)")
 	fs.StringVar(&o.s3Region, "s3-region", "", "S3 region (default $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1)")
@@ -57,8 +57,10 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 		cfg, err = config.Load(*file)
 	case o.origin != "":
 		cfg, err = o.config()
+	case cf.nats != "":
+		cfg, err = o.nodeOnly(cf.nats)
 	default:
-		fmt.Fprintln(stderr, "pixcdn edge: need -config FILE or -origin ORIGIN")
+		fmt.Fprintln(stderr, "pixcdn edge: need -config FILE, -origin ORIGIN or -nats URL")
 		fs.Usage()
 		return 2
 	}
@@ -75,7 +77,8 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 // clusterFlags start a node of a POP from the command line, with or without a file (they
 // override its node_name and cluster section).
 type clusterFlags struct {
-	node, bind, join, secret, peerListen, peerAdvertise, parents string
+	node, bind, join, secret, peerListen, peerAdvertise, parents                      string
+	pop, nats, natsUser, natsPassword, natsToken, natsCA, natsCert, natsKey, stateDir string
 }
 
 func (f *clusterFlags) register(fs *flag.FlagSet) {
@@ -86,6 +89,15 @@ func (f *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.peerListen, "peer-listen", "", "listen `ADDR` of the peer endpoint other nodes and tiers ask")
 	fs.StringVar(&f.peerAdvertise, "peer-advertise", "", "`HOST:PORT` the other nodes reach the peer endpoint on (default -peer-listen)")
 	fs.StringVar(&f.parents, "parent", "", "parent tier peer endpoints `URL[,URL...]`, asked before the origin")
+	fs.StringVar(&f.pop, "pop", "", "the `POP` this node belongs to (control plane, router)")
+	fs.StringVar(&f.nats, "nats", "", "the control plane's NATS `URL[,URL...]`: take domains, purges and prefetches from it")
+	fs.StringVar(&f.natsUser, "nats-user", "", "NATS user")
+	fs.StringVar(&f.natsPassword, "nats-password", "", "NATS password (default $PIXCDN_NATS_PASSWORD)")
+	fs.StringVar(&f.natsToken, "nats-token", "", "NATS token (default $PIXCDN_NATS_TOKEN)")
+	fs.StringVar(&f.natsCA, "nats-ca", "", "CA `FILE` of the NATS servers' certificates")
+	fs.StringVar(&f.natsCert, "nats-cert", "", "client certificate `FILE` for NATS")
+	fs.StringVar(&f.natsKey, "nats-key", "", "client key `FILE` for NATS")
+	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` keeping the last good configuration from the control plane (default <cache dir>/control)")
 }
 
 // apply writes the flags that were given into cfg and validates it again.
@@ -110,10 +122,47 @@ func (f *clusterFlags) apply(cfg *config.Config) error {
 	if f.parents != "" {
 		cl.Parents = strings.Split(f.parents, ",")
 	}
+	ct := &cfg.Control
+	set(&cfg.POP, f.pop)
+	set(&ct.NATS, f.nats)
+	set(&ct.User, f.natsUser)
+	set(&ct.Password, f.natsPassword)
+	set(&ct.Token, f.natsToken)
+	set(&ct.CA, f.natsCA)
+	set(&ct.Cert, f.natsCert)
+	set(&ct.Key, f.natsKey)
+	set(&ct.StateDir, f.stateDir)
+	if ct.Enabled() {
+		if ct.Token == "" && ct.User == "" {
+			ct.Token = os.Getenv("PIXCDN_NATS_TOKEN")
+		}
+		if ct.User != "" && ct.Password == "" {
+			ct.Password = os.Getenv("PIXCDN_NATS_PASSWORD")
+		}
+	}
 	if *f == (clusterFlags{}) {
 		return nil
 	}
 	return cfg.Validate()
+}
+
+// nodeOnly is a node whose domains all come from the control plane at natsURL: the one-line
+// flags give its listeners and cache.
+func (o *oneLine) nodeOnly(natsURL string) (*config.Config, error) {
+	var b strings.Builder
+	o.nodeYAML(&b)
+	fmt.Fprintf(&b, "control:\n  nats: %q\n", natsURL)
+	return config.Parse([]byte(b.String()), "(command line)")
+}
+
+func (o *oneLine) nodeYAML(b *strings.Builder) {
+	fmt.Fprintf(b, "listen: %q\n", o.listen)
+	if o.admin != "" {
+		fmt.Fprintf(b, "admin:\n  listen: %q\n  token: %q\n", o.admin, o.adminToken)
+	}
+	if o.cacheDir != "" {
+		fmt.Fprintf(b, "cache:\n  dir: %q\n", o.cacheDir)
+	}
 }
 
 // config writes the one-line start as a configuration document and parses it, so that it is
@@ -124,13 +173,7 @@ func (o *oneLine) config() (*config.Config, error) {
 		return nil, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\n", o.listen)
-	if o.admin != "" {
-		fmt.Fprintf(&b, "admin:\n  listen: %q\n  token: %q\n", o.admin, o.adminToken)
-	}
-	if o.cacheDir != "" {
-		fmt.Fprintf(&b, "cache:\n  dir: %q\n", o.cacheDir)
-	}
+	o.nodeYAML(&b)
 	fmt.Fprintf(&b, "domains:\n  - name: \"*\"\n    origin:\n%s", originYAML)
 	fmt.Fprintf(&b, "    images: {enabled: %t, auto_format: %t}\n    compress: {enabled: %t}\n", !o.noImages, o.autoFormat, !o.noCompress)
 	return config.Parse([]byte(b.String()), "(command line)")

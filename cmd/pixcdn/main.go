@@ -15,10 +15,13 @@ usage:
   pixcdn demo [-listen ADDR]            start an edge in front of a bundled sample site
   pixcdn edge -config FILE              run an edge node from a configuration file
   pixcdn edge -origin ORIGIN [flags]    run an edge for one origin without a file
+  pixcdn control -data DIR [flags]      run the control plane (configuration, purge, stats for every node)
   pixcdn config check FILE              validate a configuration file
+  pixcdn config push|history|show|rollback ...
+                                        manage the domains' configuration on the control plane
   pixcdn purge [-soft] [-prefix|-tag|-domain] TARGET...
-                                        purge the cache of a node (through its admin API)
-  pixcdn prefetch [-f FILE] URL...      warm the cache of a node (through its admin API)
+                                        purge the cache of a node (-admin) or of every node (-control)
+  pixcdn prefetch [-f FILE] URL...      warm the cache of a node (-admin) or of every POP (-control)
   pixcdn sign -config FILE URL...       print signed URLs for a domain's access.sign
   pixcdn version                        print the version
 
@@ -36,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDemo(rest, stdout, stderr)
 	case "edge":
 		return cmdEdge(rest, stdout, stderr)
+	case "control":
+		return cmdControl(rest, stdout, stderr)
 	case "config":
 		return cmdConfig(rest, stdout, stderr)
 	case "purge":

@@ -59,7 +59,11 @@ func startServe(t *testing.T, cfg *config.Config) (r running, stop func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan running, 1)
 	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, func(r running) { ready <- r }) }()
+	var logs io.Writer = io.Discard
+	if os.Getenv("PIXCDN_TEST_LOG") != "" { // the nodes' logs, when a test needs looking into
+		logs = os.Stderr
+	}
+	go func() { done <- serve(ctx, cfg, logs, func(r running) { ready <- r }) }()
 	select {
 	case r = <-ready:
 	case code := <-done:
@@ -223,14 +227,14 @@ func TestReloadKeepsOldConfigOnErrorAndTheCache(t *testing.T) {
 		t.Fatal(body)
 	}
 	write("domains:\n  - name: \"*\"\n    origin: {rot: /nope}\n") // broken: rejected
-	if err := reloadFile(file, srv, nil); err == nil || !strings.Contains(err.Error(), "pixcdn.yaml:3") {
+	if err := reloadFile(file, srv, nil, nil); err == nil || !strings.Contains(err.Error(), "pixcdn.yaml:3") {
 		t.Fatalf("broken config accepted or error without line: %v", err)
 	}
 	if body, _ := fetch(t, base+"/f.txt"); body != "one" {
 		t.Fatal("old configuration lost after a failed reload")
 	}
 	write("listen: 127.0.0.1:0\ndomains:\n  - name: \"*\"\n    origin: {root: " + root2 + "}\n")
-	if err := reloadFile(file, srv, nil); err != nil {
+	if err := reloadFile(file, srv, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if body, _ := fetch(t, base+"/f.txt?new-key"); body != "two" { // a new key: filled from the new origin

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 	"github.com/pixcdn/pixcdn/internal/admin"
 	"github.com/pixcdn/pixcdn/internal/cluster"
 	"github.com/pixcdn/pixcdn/internal/config"
+	"github.com/pixcdn/pixcdn/internal/control/agent"
 	"github.com/pixcdn/pixcdn/internal/edge"
+	"github.com/pixcdn/pixcdn/internal/livestats"
 	"github.com/pixcdn/pixcdn/internal/metrics"
 	"github.com/pixcdn/pixcdn/internal/store"
 )
@@ -33,6 +36,7 @@ type node struct {
 	log     *slog.Logger
 	store   *store.Cache
 	cluster *cluster.Cluster // nil unless cfg.Cluster is enabled
+	agent   *agent.Agent     // nil unless cfg.Control is enabled
 	peer    *http.Server     // the peer endpoint, with the cluster
 	edge    *edge.Server
 	admin   *admin.Server
@@ -50,7 +54,7 @@ type running struct {
 // serve runs a node until ctx is done, then stops it gracefully. ready, when set, is called
 // once everything listens.
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(r running)) int {
-	n, err := startNode(cfg, stderr)
+	n, err := startNode(ctx, cfg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "pixcdn:", err)
 		return 1
@@ -77,7 +81,7 @@ func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(r running
 	return serve(ctx, cfg, stderr, ready)
 }
 
-func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
+func startNode(ctx context.Context, cfg *config.Config, stderr io.Writer) (n *node, err error) {
 	n = &node{cfg: cfg, log: newLogger(cfg.Log, stderr)}
 	defer func() {
 		if err != nil {
@@ -108,12 +112,37 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 		}
 		opt.Picker = n.cluster
 	}
-	if n.edge, err = edge.New(cfg, n.store, opt); err != nil {
+	serving := cfg
+	if cfg.Control.Enabled() {
+		opt.Live = livestats.NewRecorder()
+		sample := func(now time.Time) any {
+			s := opt.Live.Sample(now)
+			s.Node, s.POP = cfg.NodeName, cfg.POP
+			return s
+		}
+		if n.agent, err = agent.New(agent.Config{Base: cfg, Logger: n.log, Owns: n.ownsForPrefetch, Sample: sample}); err != nil {
+			return n, err
+		}
+		if serving, err = n.agent.Initial(ctx); err != nil {
+			return n, fmt.Errorf("control: %w", err)
+		}
+	}
+	if n.edge, err = edge.New(serving, n.store, opt); err != nil {
 		return n, err
+	}
+	if n.agent != nil {
+		// Before the listeners: the purges issued while the node was away are applied first.
+		if err = n.agent.Start(agentEdge{adminEdge{s: n.edge, metrics: n.metrics}}); err != nil {
+			return n, err
+		}
 	}
 	n.metrics.SetOriginHealth(n.edge.OriginHealth)
 	n.metrics.SetImageStats(n.edge.ImageStats)
-	n.metrics.SetNodeInfo(n.edge.NodeInfo)
+	n.metrics.SetNodeInfo(func() metrics.NodeInfo {
+		ni := n.edge.NodeInfo()
+		ni.Control = n.controlInfo()
+		return ni
+	})
 	if err = n.edge.Start(); err != nil {
 		return n, fmt.Errorf("listen: %w", err)
 	}
@@ -125,6 +154,13 @@ func startNode(cfg *config.Config, stderr io.Writer) (n *node, err error) {
 	}
 	if err = n.startAdmin(); err != nil {
 		return n, fmt.Errorf("admin: %w", err)
+	}
+	if n.agent != nil {
+		adminAddr := ""
+		if n.admin != nil {
+			adminAddr = n.admin.Addr()
+		}
+		n.agent.SetAddrs(n.edge.Addr(), n.edge.TLSAddr(), adminAddr)
 	}
 	n.log.Info("edge listening", "http", n.edge.Addr(), "https", n.edge.TLSAddr(), "domains", len(cfg.Domains), "cache_dir", cfg.Cache.Dir)
 	return n, nil
@@ -139,9 +175,10 @@ func (n *node) startAdmin() error {
 		Metrics: promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}),
 		Stats:   n.stats,
 		Members: n.members,
+		Status:  n.controlLines,
 	}
 	var err error
-	if n.admin, err = admin.New(acfg, adminEdge{s: n.edge, path: n.cfg.File, metrics: n.metrics, cluster: n.cluster}); err != nil {
+	if n.admin, err = admin.New(acfg, adminEdge{s: n.edge, path: n.cfg.File, metrics: n.metrics, cluster: n.cluster, agent: n.agent}); err != nil {
 		return err
 	}
 	n.log.Info("admin listening", "addr", n.admin.Addr())
@@ -159,7 +196,7 @@ func (n *node) wait(ctx context.Context, sig <-chan os.Signal) {
 		case s := <-sig:
 			if s == syscall.SIGUSR1 {
 				n.reopenAccessLog()
-			} else if err := reloadFile(n.cfg.File, n.edge, n.metrics); err != nil {
+			} else if err := reloadFile(n.cfg.File, n.edge, n.metrics, n.agent); err != nil {
 				n.log.Error("reload failed; the running configuration stays", "err", err)
 			}
 		}
@@ -182,6 +219,9 @@ func (n *node) stop() {
 	n.log.Info("shutting down", "timeout", n.cfg.Server.ShutdownTimeout.D())
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Server.ShutdownTimeout.D())
 	defer cancel()
+	if n.agent != nil {
+		n.agent.Stop() // the control plane hears the node leave before it stops answering
+	}
 	if n.cluster != nil {
 		if err := n.cluster.Leave(2 * time.Second); err != nil {
 			n.log.Warn("cluster leave", "err", err)
@@ -254,6 +294,51 @@ func (n *node) stats() any {
 	return s
 }
 
+// ownsForPrefetch says whether this node fetches rawURL when the control plane prefetches it:
+// the URL's owner in the POP does, so each object is filled once per POP.
+func (n *node) ownsForPrefetch(rawURL string) bool {
+	return n.cluster == nil || n.cluster.OwnerOf(prefetchKey(rawURL)) == n.cfg.NodeName
+}
+
+// prefetchKey is the form of a URL every node of a POP hashes the same way: no scheme.
+func prefetchKey(rawURL string) string {
+	if _, rest, ok := strings.Cut(rawURL, "://"); ok {
+		return rest
+	}
+	return rawURL
+}
+
+// controlLines are the /readyz lines about the control plane.
+func (n *node) controlLines() []string {
+	if n.agent == nil {
+		return nil
+	}
+	st := n.agent.Status()
+	link := "connected"
+	if !st.Connected {
+		link = "disconnected"
+		if !st.DownSince.IsZero() {
+			link += " since " + st.DownSince.UTC().Format(time.RFC3339) + " (serving the last good configuration)"
+		}
+	}
+	lines := []string{"control " + link, fmt.Sprintf("control_version %d", st.Version), fmt.Sprintf("purge_seq %d", st.PurgeSeq)}
+	if !st.CaughtUp {
+		lines = append(lines, "purges catching up")
+	}
+	if st.Failed != 0 {
+		lines = append(lines, fmt.Sprintf("control_refused %d %s", st.Failed, strings.ReplaceAll(st.FailedError, "\n", "; ")))
+	}
+	return lines
+}
+
+func (n *node) controlInfo() *metrics.ControlInfo {
+	if n.agent == nil {
+		return nil
+	}
+	st := n.agent.Status()
+	return &metrics.ControlInfo{Connected: st.Connected, Version: st.Version, Failed: st.Failed, PurgeSeq: st.PurgeSeq}
+}
+
 func (n *node) peerStats() []metrics.PeerStats {
 	var out []metrics.PeerStats
 	for _, p := range n.cluster.Stats() {
@@ -284,8 +369,9 @@ func (n *node) storeStats() metrics.StoreStats {
 	}
 }
 
-// reloadFile re-reads path (the file the edge started from) into srv.
-func reloadFile(path string, srv *edge.Server, m *metrics.Metrics) error {
+// reloadFile re-reads path (the file the edge started from) into srv. With a control plane the
+// file's own settings change and the control plane's domains stay.
+func reloadFile(path string, srv *edge.Server, m *metrics.Metrics, a *agent.Agent) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no configuration file to reload (%s)", path)
 	}
@@ -293,6 +379,16 @@ func reloadFile(path string, srv *edge.Server, m *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
+	if a != nil {
+		if cfg, err = a.Rebase(cfg); err != nil {
+			return err
+		}
+	}
+	return applyConfig(srv, m, cfg)
+}
+
+// applyConfig swaps cfg into srv and drops the metrics of the domains it no longer has.
+func applyConfig(srv *edge.Server, m *metrics.Metrics, cfg *config.Config) error {
 	if err := srv.Reload(cfg); err != nil {
 		return err
 	}

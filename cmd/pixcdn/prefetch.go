@@ -17,10 +17,11 @@ import (
 	"github.com/pixcdn/pixcdn/internal/admin"
 )
 
-const prefetchUsage = `usage: pixcdn prefetch [-admin URL] [-token T] [-f FILE] URL...
+const prefetchUsage = `usage: pixcdn prefetch [-admin URL | -control URL] [-token T] [-f FILE] URL...
 
-Fetches each URL into the cache of the node behind the admin API. -f reads more URLs from FILE
-("-" for standard input), one a line; blank lines and lines starting with # are skipped.
+Fetches each URL into the cache of the node behind the admin API, or with -control into every
+POP of the CDN (each URL once per POP, by the node that owns it there). -f reads more URLs from
+FILE ("-" for standard input), one a line; blank lines and lines starting with # are skipped.
 Exits 1 if any URL failed.
 `
 
@@ -43,6 +44,9 @@ func prefetchCommand(ctx context.Context, args []string, cio cliIO) int {
 			return 0
 		}
 		return exitCode(cio.stderr, "prefetch", err)
+	}
+	if af.viaControl() {
+		return controlPrefetch(ctx, af, urls, cio)
 	}
 	c, err := af.client()
 	if err != nil {

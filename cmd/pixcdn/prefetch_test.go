@@ -83,7 +83,7 @@ func TestPrefetchErrors(t *testing.T) {
 		want string
 	}{
 		{"no URLs", []string{"-admin", base}, 2, "no URLs to prefetch"},
-		{"no address", urls, 2, "pass -admin URL or set PIXCDN_ADMIN"},
+		{"no address", urls, 2, "pass -admin URL (or -control URL for every node) or set PIXCDN_ADMIN"},
 		{"missing file", []string{"-admin", base, "-f", "/nonexistent/urls.txt"}, 1, "no such file"},
 		{"wrong token", append([]string{"-admin", base, "-token", "nope"}, urls...), 1, "the admin API refused the token"},
 		{"refused connection", append([]string{"-admin", dead}, urls...), 1, "cannot reach the admin API at " + dead},

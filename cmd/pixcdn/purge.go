@@ -11,12 +11,13 @@ import (
 	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
-const purgeUsage = `usage: pixcdn purge [-admin URL] [-token T] [-soft] [-prefix | -tag [-within DOMAIN] | -domain] TARGET...
+const purgeUsage = `usage: pixcdn purge [-admin URL | -control URL] [-token T] [-soft] [-prefix | -tag [-within DOMAIN] | -domain] TARGET...
 
-Removes cached objects on the node behind the admin API. Without a kind flag each TARGET is a URL
-(https://img.example.com/a.jpg or img.example.com/a.jpg). -soft marks them stale instead: they are
-revalidated with the origin on next use and may still be served if the origin fails.
-Flags come before the targets.
+Removes cached objects on the node behind the admin API, or with -control on every node of the
+CDN: then one line per node says when it acknowledged, and the command exits 1 when a live node
+did not answer in time. Without a kind flag each TARGET is a URL (https://img.example.com/a.jpg
+or img.example.com/a.jpg). -soft marks them stale instead: they are revalidated with the origin
+on next use and may still be served if the origin fails. Flags come before the targets.
 `
 
 // purgeTimeout bounds one purge call; a purge is applied before the node answers.
@@ -35,12 +36,15 @@ func purgeCommand(ctx context.Context, args []string, cio cliIO) int {
 		}
 		return exitCode(cio.stderr, "purge", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, purgeTimeout)
+	defer cancel()
+	if af.viaControl() {
+		return controlPurge(ctx, af, req, cio)
+	}
 	c, err := af.client()
 	if err != nil {
 		return exitCode(cio.stderr, "purge", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, purgeTimeout)
-	defer cancel()
 	res, err := sendPurge(ctx, c, req)
 	if err != nil {
 		return exitCode(cio.stderr, "purge", err)

@@ -71,7 +71,7 @@ func TestPurgeErrors(t *testing.T) {
 		{"no targets", env, []string{"-soft"}, 2, "nothing to purge"},
 		{"within without tag", env, []string{"-within", "d", "x"}, 2, "-within applies to -tag purges only"},
 		{"unknown flag", env, []string{"-hard", "x"}, 2, "flag provided but not defined: -hard"},
-		{"no address", nil, []string{"img.example.com/a.jpg"}, 2, "pass -admin URL or set PIXCDN_ADMIN"},
+		{"no address", nil, []string{"img.example.com/a.jpg"}, 2, "pass -admin URL (or -control URL for every node) or set PIXCDN_ADMIN"},
 		{"refused connection", nil, []string{"-admin", dead, "x"}, 1, "cannot reach the admin API at " + dead},
 		{"wrong token", env, []string{"-token", "nope", "x"}, 1, "pixcdn purge: the admin API refused the token\n"},
 		{"edge refuses target", env, []string{"img.example.com/a b"}, 1, `bad url target "img.example.com/a b"`},

@@ -55,6 +55,7 @@ type Config struct {
 	Metrics             http.Handler     // serves GET /metrics; nil = 404
 	Stats               func() any       // GET /stats returns it as JSON; nil = 404
 	Members             func() []string  // the POP's live members, for GET /readyz; nil = none shown
+	Status              func() []string  // more lines of GET /readyz (the control plane link); nil = none
 	Logger              *slog.Logger     // audit log of purges and reloads; default discards
 	PrefetchConcurrency int              // URLs fetched at once per prefetch request; default 8
 	MaxPrefetchURLs     int              // URLs per prefetch request; default 100 000

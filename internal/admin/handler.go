@@ -18,7 +18,7 @@ import (
 type handler struct {
 	cfg    Config
 	edge   Edge
-	token  [sha256.Size]byte // hash of the token: compared in constant time and constant length
+	token  Bearer
 	routes map[string]route
 }
 
@@ -29,7 +29,7 @@ type route struct {
 }
 
 func newHandler(cfg Config, e Edge) *handler {
-	h := &handler{cfg: cfg, edge: e, token: sha256.Sum256([]byte(cfg.Token))}
+	h := &handler{cfg: cfg, edge: e, token: NewBearer(cfg.Token)}
 	h.routes = map[string]route{
 		"/healthz":  {http.MethodGet, true, h.healthz},
 		"/readyz":   {http.MethodGet, true, h.readyz},
@@ -53,29 +53,37 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !known {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %s", r.URL.Path))
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %s", r.URL.Path))
 		return
 	}
 	if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
 		w.Header().Set("Allow", rt.method)
-		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s needs %s", r.URL.Path, rt.method))
+		WriteError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s needs %s", r.URL.Path, rt.method))
 		return
 	}
 	rt.serve(w, r)
 }
 
 // authorized reports whether r carries the configured bearer token (always, when none is).
-// Hashing both sides first keeps the comparison's time independent of the token's length.
 func (h *handler) authorized(r *http.Request) bool {
-	if h.cfg.Token == "" {
-		return true
-	}
+	return h.cfg.Token == "" || h.token.Allows(r)
+}
+
+// Bearer checks an RFC 6750 bearer token. It holds the token's hash: hashing both sides
+// first keeps the comparison's time independent of the token's length.
+type Bearer [sha256.Size]byte
+
+// NewBearer makes the check for token.
+func NewBearer(token string) Bearer { return sha256.Sum256([]byte(token)) }
+
+// Allows reports whether r's Authorization header carries the token.
+func (b Bearer) Allows(r *http.Request) bool {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	return subtle.ConstantTimeCompare(got[:], h.token[:]) == 1
+	return subtle.ConstantTimeCompare(got[:], b[:]) == 1
 }
 
 // unauthorized answers 401 as RFC 6750 asks, saying no more than that the token is missing or wrong.
@@ -85,7 +93,7 @@ func (h *handler) unauthorized(w http.ResponseWriter, r *http.Request) {
 		challenge += `, error="invalid_token"`
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeError(w, http.StatusUnauthorized, "unauthorized")
+	WriteError(w, http.StatusUnauthorized, "unauthorized")
 	h.cfg.Logger.Warn("admin: unauthorized", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 }
 
@@ -107,10 +115,15 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Members != nil {
 		fmt.Fprintf(w, "members %s\n", strings.Join(h.cfg.Members(), " "))
 	}
+	if h.cfg.Status != nil {
+		for _, l := range h.cfg.Status() {
+			fmt.Fprintln(w, l)
+		}
+	}
 }
 
 func (h *handler) stats(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, h.cfg.Stats())
+	WriteJSON(w, http.StatusOK, h.cfg.Stats())
 }
 
 // reload asks the edge to re-read its configuration; a refused config is the operator's to fix,
@@ -118,11 +131,11 @@ func (h *handler) stats(w http.ResponseWriter, r *http.Request) {
 func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
 	if err := h.edge.Reload(); err != nil {
 		h.cfg.Logger.Warn("admin: reload refused", "err", err, "remote", r.RemoteAddr)
-		writeError(w, http.StatusBadRequest, err.Error())
+		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	h.cfg.Logger.Info("admin: config reloaded", "remote", r.RemoteAddr)
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 // decodeBody decodes r's JSON body into v strictly (unknown fields and trailing data are
@@ -145,7 +158,9 @@ func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) erro
 	return nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as indented JSON, never cached: the shape of every admin and control
+// plane answer.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -154,6 +169,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+// WriteError answers {"error": msg}.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	WriteJSON(w, status, map[string]string{"error": msg})
 }

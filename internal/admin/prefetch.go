@@ -34,11 +34,11 @@ const streamWriteTimeout = time.Minute
 func (h *handler) prefetch(w http.ResponseWriter, r *http.Request) {
 	var req PrefetchRequest
 	if err := h.decodeBody(w, r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if err := h.checkPrefetch(req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())

@@ -70,8 +70,8 @@ func TestControlSection(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 	for doc, want := range map[string]string{
-		"control: {nats: \"http://x\", user: u}\n": "test.yaml:1: control.nats test.yaml:1: control.password",
-		"control: {token: t}\n":                     "test.yaml:1: control.token test.yaml:0: domains",
+		"control: {nats: \"http://x\", user: u}\n":        "test.yaml:1: control.nats test.yaml:1: control.password",
+		"control: {token: t}\n":                           "test.yaml:1: control.token test.yaml:0: domains",
 		"pop: \"a b\"\ncontrol: {nats: \"nats://h:1\"}\n": "test.yaml:1: pop",
 	} {
 		_, err := parse([]byte(doc), "test.yaml", noEnv)

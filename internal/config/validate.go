@@ -71,7 +71,6 @@ func (c *Control) validate(p *problems) {
 	}
 }
 
-
 func (cl *Cluster) validate(p *problems) {
 	if !cl.Enabled() {
 		for _, f := range []struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/pixcdn/pixcdn/internal/access"
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/imageproc"
+	"github.com/pixcdn/pixcdn/internal/livestats"
 	"github.com/pixcdn/pixcdn/internal/metrics"
 	"github.com/pixcdn/pixcdn/internal/objcache"
 	"github.com/pixcdn/pixcdn/internal/origin"
@@ -32,6 +33,9 @@ type Options struct {
 	// Metrics and AccessLog, when set, see every request.
 	Metrics   *metrics.Metrics
 	AccessLog RequestLogger
+	// Live, when set, counts every request and origin exchange by domain for the per-second
+	// live view; the Server keeps its domain names current across reloads.
+	Live *livestats.Recorder
 	// Picker, when set, is asked who fills a miss before the origin (peers, parents).
 	Picker objcache.Picker
 }
@@ -54,6 +58,7 @@ type Server struct {
 	origins     map[string]origin.Origin // Options.Origins
 	metrics     *metrics.Metrics
 	accessLog   RequestLogger
+	live        *livestats.Recorder
 	trusted     *access.IPSet      // proxies whose X-Forwarded-For names the client
 	images      *imageproc.Limiter // bounds the image jobs of all domains
 	realClock   bool               // now is time.Now: a recorder's start time may stand in for it
@@ -98,6 +103,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		origins:     opt.Origins,
 		metrics:     opt.Metrics,
 		accessLog:   opt.AccessLog,
+		live:        opt.Live,
 		realClock:   realClock,
 		images:      imageproc.NewLimiter(cfg.Images.Workers, cfg.Images.Queue),
 	}
@@ -119,6 +125,7 @@ func New(cfg *config.Config, st *store.Cache, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s.useRoutes(rt)
+	s.liveDomains(cfg)
 	return s, nil
 }
 

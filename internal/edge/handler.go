@@ -15,7 +15,7 @@ import (
 // paths a bypass rule names), and respond.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var err error
-	if s.metrics != nil || s.accessLog != nil {
+	if s.metrics != nil || s.accessLog != nil || s.live != nil {
 		err = s.observed(w, r)
 	} else {
 		err = s.serve(w, r, fromClient)

@@ -22,7 +22,7 @@ type RequestLogger interface {
 	Log(ri *metrics.RequestInfo)
 }
 
-// recorder wraps the client's ResponseWriter while metrics or the access log are on: it
+// recorder wraps the client's ResponseWriter while metrics, live stats or the access log are on: it
 // notes the status and body bytes, and what the request cost at the origin. Pooled; the
 // fields after ri survive reuse (sync.Pool keeps a recorder near the P that used it).
 type recorder struct {
@@ -92,7 +92,8 @@ func addOriginTime(w http.ResponseWriter, d time.Duration) {
 
 var requestSeq atomic.Uint64
 
-// observed serves r through a recorder and reports it to the metrics and the access log.
+// observed serves r through a recorder and reports it to the metrics, the live stats and the
+// access log.
 func (s *Server) observed(w http.ResponseWriter, r *http.Request) error {
 	rec := recorders.Get().(*recorder)
 	rec.ResponseWriter, rec.status, rec.bytes, rec.originTime, rec.domain = w, 0, 0, 0, ""
@@ -117,6 +118,9 @@ func (s *Server) report(rec *recorder, r *http.Request, start time.Time) {
 	}
 	if s.metrics != nil {
 		s.metrics.Request(ri)
+	}
+	if s.live != nil {
+		s.live.Request(ri)
 	}
 	if s.accessLog == nil {
 		return
@@ -186,23 +190,44 @@ func originOutcome(err error, status int) string {
 	return "error"
 }
 
-// noteOrigin records one origin exchange of domain d, labelled with the server that answered
-// (or failed) when the origin names one: configured URLs, so the label set stays bounded.
+// noteOrigin records one origin exchange of domain d: in the live stats by domain, and in
+// the metrics labelled with the server that answered (or failed) when the origin names one:
+// configured URLs, so the label set stays bounded.
 func (s *Server) noteOrigin(d *domain, resp *http.Response, err error, took time.Duration) {
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	outcome := originOutcome(err, status)
+	if s.live != nil {
+		s.live.OriginRequest(d.cfg.Name, outcome != "ok" && outcome != "client-error")
+	}
 	if s.metrics == nil {
 		return
 	}
-	name, status, bytes := d.cfg.Name, 0, int64(0)
+	name, bytes := d.cfg.Name, int64(0)
 	var oe *origin.Error
 	if resp != nil {
-		status, bytes = resp.StatusCode, max(resp.ContentLength, 0)
+		bytes = max(resp.ContentLength, 0)
 		if srv := origin.ServerOf(resp); srv != "" {
 			name += " " + srv
 		}
 	} else if errors.As(err, &oe) && oe.Server != "" && d.cfg.Origin.Type == config.OriginHTTP {
 		name += " " + oe.Server
 	}
-	s.metrics.OriginRequest(name, originOutcome(err, status), status, took, bytes)
+	s.metrics.OriginRequest(name, outcome, status, took, bytes)
+}
+
+// liveDomains tells the live stats the domain names of cfg, the configuration now served.
+func (s *Server) liveDomains(cfg *config.Config) {
+	if s.live == nil {
+		return
+	}
+	names := make([]string, len(cfg.Domains))
+	for i := range cfg.Domains {
+		names[i] = cfg.Domains[i].Name
+	}
+	s.live.SetDomains(names)
 }
 
 // OriginHealth reports the passive health of every HTTP origin server, by domain.

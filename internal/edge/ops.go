@@ -97,6 +97,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 		s.log.Warn("reload: listener, server and cache settings change only on restart")
 	}
 	s.useRoutes(rt)
+	s.liveDomains(cfg)
 	s.log.Info("configuration reloaded", "domains", len(cfg.Domains), "version", cfg.Version())
 	return nil
 }

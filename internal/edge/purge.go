@@ -96,3 +96,13 @@ func (rt *routes) domainNamed(name string) *domain {
 	}
 	return nil
 }
+
+// DomainNames lists the configured domains' names.
+func (s *Server) DomainNames() []string {
+	cfg := s.routes.Load().cfg
+	names := make([]string, len(cfg.Domains))
+	for i, d := range cfg.Domains {
+		names[i] = d.Name
+	}
+	return names
+}

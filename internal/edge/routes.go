@@ -170,7 +170,7 @@ func (s *Server) policyOf(d *domain) *objcache.Policy {
 			return 0, false
 		}
 	}
-	if s.metrics != nil {
+	if s.metrics != nil || s.live != nil {
 		p.Observer = &domainObserver{s: s, d: d}
 	}
 	return p
@@ -242,15 +242,19 @@ func (s *Server) closeRoutes() {
 	}
 }
 
-// domainObserver counts a domain's upstream exchanges and coalesced waits in the metrics,
-// labelled with the server that answered (or failed) when the origin names one: configured
+// domainObserver counts a domain's upstream exchanges and coalesced waits in the metrics
+// (and the exchanges in the live stats), labelled with the server that answered (or failed) when the origin names one: configured
 // URLs, so the label set stays bounded.
 type domainObserver struct {
 	s *Server
 	d *domain
 }
 
-func (o *domainObserver) Coalesced() { o.s.metrics.Coalesced(o.d.cfg.Name) }
+func (o *domainObserver) Coalesced() {
+	if o.s.metrics != nil { // nil when only the live stats observe
+		o.s.metrics.Coalesced(o.d.cfg.Name)
+	}
+}
 
 func (o *domainObserver) Fetched(up objcache.Upstream, resp *http.Response, err error, took time.Duration) {
 	o.s.noteOrigin(o.d, resp, err, took)

@@ -26,7 +26,7 @@ func TestDocsListEveryMetric(t *testing.T) {
 	m.SetOriginHealth(func() []OriginServerHealth { return []OriginServerHealth{{Origin: "o", Server: "s"}} })
 	m.SetAccessLogStats(func() AccessLogStats { return AccessLogStats{} })
 	m.SetImageStats(func() ImageStats { return ImageStats{} })
-	m.SetNodeInfo(func() NodeInfo { return NodeInfo{ConfigVersion: "v", BanVersion: 1} })
+	m.SetNodeInfo(func() NodeInfo { return NodeInfo{ConfigVersion: "v", BanVersion: 1, Control: &ControlInfo{}} })
 	m.SetPeerStats(func() []PeerStats { return []PeerStats{{Peer: "node-b"}} }, func() int { return 3 })
 	mfs, err := reg.Gather()
 	if err != nil {

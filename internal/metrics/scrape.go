@@ -34,8 +34,17 @@ type AccessLogStats struct {
 
 // NodeInfo is what a node runs, at scrape time.
 type NodeInfo struct {
-	ConfigVersion string // the configuration's content hash
-	BanVersion    uint64 // grows with every purge applied
+	ConfigVersion string       // the configuration's content hash
+	BanVersion    uint64       // grows with every purge applied
+	Control       *ControlInfo // nil: the node has no control plane
+}
+
+// ControlInfo is the node's link to the control plane, at scrape time.
+type ControlInfo struct {
+	Connected bool
+	Version   uint64 // the control plane's version served; 0 = the file's domains
+	Failed    uint64 // the newest version refused here; 0 = none
+	PurgeSeq  uint64 // the last purge of the stream applied
 }
 
 // PeerStats is one peer's (or parent tier's) exchanges with this node, at scrape time.
@@ -89,15 +98,16 @@ type scrapeCollector struct {
 	peers     atomic.Pointer[func() []PeerStats]
 	members   atomic.Pointer[func() int]
 
-	storeBytes, storeObjects, segments          *prometheus.Desc
-	memEvictions, diskEvictions, diskEvictedObj *prometheus.Desc
-	corrupt, writeErrors                        *prometheus.Desc
-	serverUp, serverFailures                    *prometheus.Desc
-	logDropped, logWriteErrors                  *prometheus.Desc
-	imgJobs, imgMade, imgBusy, imgFailed        *prometheus.Desc
-	configInfo, banVersion                      *prometheus.Desc
-	peerRequests, peerErrors, peerBytes         *prometheus.Desc
-	peerSeconds, clusterMembers                 *prometheus.Desc
+	storeBytes, storeObjects, segments               *prometheus.Desc
+	memEvictions, diskEvictions, diskEvictedObj      *prometheus.Desc
+	corrupt, writeErrors                             *prometheus.Desc
+	serverUp, serverFailures                         *prometheus.Desc
+	logDropped, logWriteErrors                       *prometheus.Desc
+	imgJobs, imgMade, imgBusy, imgFailed             *prometheus.Desc
+	configInfo, banVersion                           *prometheus.Desc
+	peerRequests, peerErrors, peerBytes              *prometheus.Desc
+	peerSeconds, clusterMembers                      *prometheus.Desc
+	ctlConnected, ctlVersion, ctlFailed, ctlPurgeSeq *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*scrapeCollector)(nil)
@@ -130,6 +140,10 @@ func newScrapeCollector() *scrapeCollector {
 		peerBytes:      desc("peer_response_bytes_total", "Body bytes peers and parents answered this node (by Content-Length).", "peer"),
 		peerSeconds:    desc("peer_header_seconds_total", "Time waiting for peers' and parents' response headers, summed.", "peer"),
 		clusterMembers: desc("cluster_members", "Live members of this node's POP as it sees them, itself included."),
+		ctlConnected:   desc("control_connected", "1 while the node is connected to the control plane's NATS, else 0 (it serves its last good configuration)."),
+		ctlVersion:     desc("control_config_version", "The control plane's configuration version the node serves (0: its own file's domains)."),
+		ctlFailed:      desc("control_config_failed_version", "The newest control plane version that failed to build on this node (0: none); the reason is in the log and the control plane's node list."),
+		ctlPurgeSeq:    desc("control_purge_sequence", "Sequence of the last purge of the control plane's purge stream the node applied."),
 	}
 }
 
@@ -138,7 +152,8 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.storeBytes, c.storeObjects, c.segments, c.memEvictions,
 		c.diskEvictions, c.diskEvictedObj, c.corrupt, c.writeErrors, c.serverUp, c.serverFailures,
 		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed, c.configInfo, c.banVersion,
-		c.peerRequests, c.peerErrors, c.peerBytes, c.peerSeconds, c.clusterMembers} {
+		c.peerRequests, c.peerErrors, c.peerBytes, c.peerSeconds, c.clusterMembers,
+		c.ctlConnected, c.ctlVersion, c.ctlFailed, c.ctlPurgeSeq} {
 		ch <- d
 	}
 }
@@ -163,6 +178,16 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		s := (*fn)()
 		ch <- prometheus.MustNewConstMetric(c.configInfo, prometheus.GaugeValue, 1, s.ConfigVersion)
 		ch <- prometheus.MustNewConstMetric(c.banVersion, prometheus.GaugeValue, float64(s.BanVersion))
+		if ci := s.Control; ci != nil {
+			up := 0.0
+			if ci.Connected {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.ctlConnected, prometheus.GaugeValue, up)
+			ch <- prometheus.MustNewConstMetric(c.ctlVersion, prometheus.GaugeValue, float64(ci.Version))
+			ch <- prometheus.MustNewConstMetric(c.ctlFailed, prometheus.GaugeValue, float64(ci.Failed))
+			ch <- prometheus.MustNewConstMetric(c.ctlPurgeSeq, prometheus.GaugeValue, float64(ci.PurgeSeq))
+		}
 	}
 	if fn := c.peers.Load(); fn != nil && *fn != nil {
 		for _, p := range (*fn)() {

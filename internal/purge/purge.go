@@ -68,30 +68,39 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Validate reports a purge no node could apply: an unknown kind, no targets, a missing ID or
-// issue time, a malformed tag.
+// MaxTargets bounds one purge: a request body limit bounds its bytes, this its work.
+const MaxTargets = 100_000
+
+// Validate reports a purge no node could apply: an unknown kind, no targets or an empty one,
+// too many, a missing ID or issue time, a malformed tag. Every message starts with "purge: ".
 func (p *Purge) Validate() error {
+	switch p.Kind {
+	case URL, Prefix, Tag, Domain:
+	case "":
+		return fmt.Errorf(`%w: purge: kind is missing (one of "url", "prefix", "tag", "domain")`, ErrBad)
+	default:
+		return fmt.Errorf(`%w: purge: unknown kind %q (one of "url", "prefix", "tag", "domain")`, ErrBad, p.Kind)
+	}
 	switch {
 	case p.ID == "" || len(p.ID) > 128 || strings.ContainsAny(p.ID, " \t\r\n"):
-		return fmt.Errorf("%w: id %q (1 to 128 characters, no spaces)", ErrBad, p.ID)
+		return fmt.Errorf("%w: purge: id %q (1 to 128 characters, no spaces)", ErrBad, p.ID)
 	case p.Issued.IsZero():
-		return fmt.Errorf("%w: no issue time", ErrBad)
+		return fmt.Errorf("%w: purge: no issue time", ErrBad)
 	case len(p.Targets) == 0:
-		return fmt.Errorf("%w: no targets", ErrBad)
+		return fmt.Errorf("%w: purge: no targets", ErrBad)
+	case len(p.Targets) > MaxTargets:
+		return fmt.Errorf("%w: purge: %d targets, at most %d per request", ErrBad, len(p.Targets), MaxTargets)
 	}
-	switch p.Kind {
-	case URL, Prefix, Domain:
-	case Tag:
-		for _, t := range p.Targets {
-			if t == "" || strings.ContainsAny(t, " ,\t") {
-				return fmt.Errorf("%w: tag %q", ErrBad, t)
-			}
+	for i, t := range p.Targets {
+		if strings.TrimSpace(t) == "" {
+			return fmt.Errorf("%w: purge: targets[%d] is empty", ErrBad, i)
 		}
-	default:
-		return fmt.Errorf("%w: kind %q (want url, prefix, tag or domain)", ErrBad, p.Kind)
+		if p.Kind == Tag && strings.ContainsAny(t, " ,\t") {
+			return fmt.Errorf("%w: purge: tag %q", ErrBad, t)
+		}
 	}
 	if p.Domain != "" && p.Kind != Tag {
-		return fmt.Errorf("%w: domain applies to tag purges only", ErrBad)
+		return fmt.Errorf("%w: purge: domain applies to tag purges only, not %q", ErrBad, p.Kind)
 	}
 	return nil
 }
