@@ -408,3 +408,53 @@ func TestControlLiveStats(t *testing.T) {
 		buf = append(buf, tmp[:n]...)
 	}
 }
+
+func TestControlPrefetchOncePerPOP(t *testing.T) {
+	s := startControl(t, t.TempDir())
+	origin := newCountingOrigin(t)
+	pushDoc(t, s, domainsDoc(origin.URL), "-wait", "0s")
+	ports, err := freePorts(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := "127.0.0.1:" + ports[0]
+	var nodes []running
+	for i := range 3 {
+		cfg := controlNode(t, fmt.Sprintf("p%d", i), s.NATSURL(), "")
+		cfg.POP = "one-pop"
+		cfg.Cluster = config.Cluster{PeerListen: "127.0.0.1:" + ports[3+i], Bind: "127.0.0.1:" + ports[i],
+			Secret: "a-cluster-secret-for-tests", HotRate: 10}
+		if i > 0 {
+			cfg.Cluster.Join = []string{seed}
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := startServe(t, cfg)
+		nodes = append(nodes, r)
+	}
+	waitLive(t, s, 3)
+	waitUntil(t, "the POP to have 3 members", func() bool {
+		return strings.Contains(httpGet(t, "http://"+nodes[2].adminAddr+"/readyz"), "members p0 p1 p2")
+	})
+	var urls []string
+	for i := range 12 {
+		urls = append(urls, fmt.Sprintf("http://img.test/pf%d.jpg", i))
+	}
+	code, out, errs := ctl(t, s, append([]string{"prefetch"}, urls...)...)
+	if code != 0 || !strings.Contains(out, "prefetched 12 URL(s) through 3 node(s), 0 failed") {
+		t.Fatalf("prefetch: %d %q %q", code, out, errs)
+	}
+	for i := range 12 {
+		if n := origin.count(fmt.Sprintf("/pf%d.jpg", i)); n != 1 {
+			t.Errorf("pf%d.jpg fetched %d times for one POP", i, n)
+		}
+	}
+	// Each URL was assigned to one node, and every node of the POP now serves it without the origin.
+	for _, n := range nodes {
+		get(t, n.edge.Addr(), "/pf3.jpg")
+	}
+	if n := origin.count("/pf3.jpg"); n != 1 {
+		t.Errorf("after prefetch, the POP asked the origin %d times for pf3.jpg", n)
+	}
+}
