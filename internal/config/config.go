@@ -61,6 +61,9 @@ type Control struct {
 	Cert     string `yaml:"cert"`      // client certificate (PEM) for servers that verify clients
 	Key      string `yaml:"key"`       // its key
 	StateDir string `yaml:"state_dir"` // last good configuration and purge position; default <cache.dir>/control
+	// Advertise are the IP addresses clients reach this node on, told to the router through
+	// the control plane; default the host of listen when it is one IP address.
+	Advertise []string `yaml:"advertise"`
 }
 
 // Enabled reports whether the node is run by a control plane.

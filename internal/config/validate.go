@@ -38,7 +38,7 @@ func (c *Control) validate(p *problems) {
 			name string
 			set  bool
 		}{{"user", c.User != ""}, {"password", c.Password != ""}, {"token", c.Token != ""}, {"ca", c.CA != ""},
-			{"cert", c.Cert != ""}, {"key", c.Key != ""}, {"state_dir", c.StateDir != ""}} {
+			{"cert", c.Cert != ""}, {"key", c.Key != ""}, {"state_dir", c.StateDir != ""}, {"advertise", len(c.Advertise) > 0}} {
 			if f.set {
 				p.add("control."+f.name, "needs control.nats (the NATS servers of the control plane)")
 			}
@@ -67,6 +67,11 @@ func (c *Control) validate(p *problems) {
 	if c.CA != "" {
 		if _, err := os.ReadFile(c.CA); err != nil {
 			p.add("control.ca", err.Error())
+		}
+	}
+	for i, a := range c.Advertise {
+		if ip := net.ParseIP(a); ip == nil || ip.IsUnspecified() {
+			p.add(fmt.Sprintf("control.advertise[%d]", i), fmt.Sprintf("%q: want an IP address clients reach the node on", a))
 		}
 	}
 }

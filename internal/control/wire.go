@@ -52,11 +52,12 @@ type NodeStatus struct {
 	Node        string    `json:"node"`
 	POP         string    `json:"pop"`
 	State       string    `json:"state"`
-	HTTP        string    `json:"http,omitempty"`  // client listener addresses
-	HTTPS       string    `json:"https,omitempty"` //
-	Admin       string    `json:"admin,omitempty"` // its admin API
-	Version     uint64    `json:"version"`         // the control plane's version it serves; 0 = its own file's domains
-	ConfigHash  string    `json:"config_hash"`     // config.Config.Version of what it serves
+	HTTP        string    `json:"http,omitempty"`      // client listener addresses
+	HTTPS       string    `json:"https,omitempty"`     //
+	Admin       string    `json:"admin,omitempty"`     // its admin API
+	Advertise   []string  `json:"advertise,omitempty"` // IP addresses clients reach it on (the router answers them)
+	Version     uint64    `json:"version"`             // the control plane's version it serves; 0 = its own file's domains
+	ConfigHash  string    `json:"config_hash"`         // config.Config.Version of what it serves
 	Failed      uint64    `json:"failed,omitempty"`
 	FailedError string    `json:"failed_error,omitempty"` // why Failed did not build here
 	PurgeSeq    uint64    `json:"purge_seq"`              // the last purge stream sequence it applied

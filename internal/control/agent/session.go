@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -147,7 +148,7 @@ func (a *Agent) apply(ctx context.Context, rev uint64, raw []byte) {
 func (a *Agent) putStatus(ctx context.Context, state string) {
 	a.mu.Lock()
 	st := control.NodeStatus{
-		Node: a.node, POP: a.pop, State: state, HTTP: a.cfg.HTTP, HTTPS: a.cfg.HTTPS, Admin: a.cfg.Admin,
+		Node: a.node, POP: a.pop, State: state, HTTP: a.cfg.HTTP, HTTPS: a.cfg.HTTPS, Admin: a.cfg.Admin, Advertise: a.advertise(),
 		Version: a.serving, ConfigHash: a.hash, Failed: a.failed, FailedError: a.failMsg,
 		PurgeSeq: a.purgeSeq.Load(), Started: a.started, Updated: time.Now(),
 	}
@@ -301,4 +302,20 @@ func (a *Agent) report(r control.PrefetchReport) {
 	if err := a.nc.Publish(control.PrefetchAckSubject, data); err != nil {
 		a.log.Warn("control: prefetch report", "id", r.ID, "err", err)
 	}
+}
+
+// advertise names the addresses clients reach the node on: control.advertise, else the host of
+// its HTTP (or HTTPS) listener when that is one IP address.
+func (a *Agent) advertise() []string {
+	if adv := a.cfg.Base.Control.Advertise; len(adv) > 0 {
+		return adv
+	}
+	for _, l := range []string{a.cfg.HTTP, a.cfg.HTTPS} {
+		if host, _, err := net.SplitHostPort(l); err == nil {
+			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+				return []string{host}
+			}
+		}
+	}
+	return nil
 }
