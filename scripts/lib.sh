@@ -54,6 +54,9 @@ ensure_go() {
 	go_ok || { say "Go $GO_VERSION did not install"; return 1; }
 }
 
+# ensure_dig installs dig (Debian's dnsutils): the router's tests query it as a resolver would.
+ensure_dig() { command -v dig >/dev/null || ensure_apt dnsutils; }
+
 # ensure_cc installs a C compiler: the race detector (and later libvips) need cgo.
 ensure_cc() { command -v gcc >/dev/null || ensure_apt gcc libc6-dev; }
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole pixcdn test suite: vet, then every package's tests with the race detector
 # (fuzz targets run their seed corpora). Installs what is missing first: a Go toolchain, a C
-# compiler and libvips (cgo: race detector, image pipeline), and the pinned S3 server the origin
-# tests start.
+# compiler and libvips (cgo: race detector, image pipeline), the pinned S3 server the origin
+# tests start, and dig for the router's DNS tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_go
 ensure_vips
 ensure_versitygw
+ensure_dig
 export PATH="$(go env GOPATH)/bin:$PATH"
 say "go vet"
 go vet ./...

@@ -16,6 +16,8 @@ usage:
   pixcdn edge -config FILE              run an edge node from a configuration file
   pixcdn edge -origin ORIGIN [flags]    run an edge for one origin without a file
   pixcdn control -data DIR [flags]      run the control plane (configuration, purge, stats for every node)
+  pixcdn router -zone ZONE -nodes FILE -dns ADDR [-http ADDR]
+                                        send each client to a near, healthy node (DNS or HTTP 302)
   pixcdn config check FILE              validate a configuration file
   pixcdn config push|history|show|rollback ...
                                         manage the domains' configuration on the control plane
@@ -41,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdEdge(rest, stdout, stderr)
 	case "control":
 		return cmdControl(rest, stdout, stderr)
+	case "router":
+		return cmdRouter(rest, stdout, stderr)
 	case "config":
 		return cmdConfig(rest, stdout, stderr)
 	case "purge":

@@ -99,3 +99,37 @@ func (c *Config) StateDirOrDefault() string {
 	}
 	return ""
 }
+
+// Lines knows the line of every field of a document decoded by DecodeYAML, for errors found
+// after decoding.
+type Lines struct {
+	file  string
+	lines map[string]int
+}
+
+// Error is an *Error for field (a path such as "pops[1].nodes[0].ipv4") at its line, or at its
+// nearest written ancestor's.
+func (l Lines) Error(field, msg string) *Error {
+	return &Error{File: l.file, Line: lineOf(l.lines, field), Field: field, Msg: msg}
+}
+
+// DecodeYAML decodes data strictly into v, a pointer to a struct with yaml tags, by the rules
+// of a configuration file: an unknown key (with a suggestion), a value of the wrong type, a
+// duplicate key are errors naming file, line and field, all of them joined. Sizes and durations
+// are written as in a configuration (Size, Duration); structs with a setDefaults method are not
+// defaulted (the caller defaults v before). Other programs' files (the router's nodes file) use
+// it so that every pixcdn file reports its mistakes the same way.
+func DecodeYAML(data []byte, file string, v any) (Lines, error) {
+	lines := Lines{file: file, lines: map[string]int{}}
+	root, err := readDocument(data, file)
+	if err != nil || root == nil {
+		return lines, err
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return lines, errors.New("config: DecodeYAML needs a pointer to a struct")
+	}
+	d := decoder{problems: problems{file: file, lines: lines.lines}}
+	d.value(root, rv.Elem(), "")
+	return lines, errors.Join(d.errs...)
+}

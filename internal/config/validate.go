@@ -249,6 +249,10 @@ func positive(p *problems, field string, s Size) bool {
 	return true
 }
 
+// IsName reports whether s is a valid node or POP name: 1-64 letters, digits, '.', '-' or
+// '_' (safe in an HTTP token, a Cache-Status cache name and a NATS subject once '.' is mapped).
+func IsName(s string) bool { return isToken(s) }
+
 // isToken accepts the characters safe in an HTTP token and a Cache-Status cache name.
 func isToken(s string) bool {
 	if s == "" || len(s) > 64 {

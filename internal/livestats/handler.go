@@ -14,6 +14,7 @@ const writeTimeout = 10 * time.Second
 // Handler serves the window over GET (and HEAD):
 //
 //   - as JSON, the whole window (Snapshot): by default, with ?format=json, or Accept: application/json;
+//   - as JSON, the latest second only (Summary, a router's load view), with ?format=latest;
 //   - as Server-Sent Events, with ?stream=1 or Accept: text/event-stream: every second one
 //     "stats" event whose data line is the Summary, and a comment now and then to keep idle
 //     proxies from closing the connection.
@@ -33,18 +34,20 @@ func (w *Window) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Cache-Control", "no-store")
 	switch f := r.URL.Query().Get("format"); {
 	case f == "json":
-		w.serveJSON(rw, r)
+		w.serveJSON(rw, r, w.Snapshot())
+	case f == "latest":
+		w.serveJSON(rw, r, w.Latest())
 	case f != "":
-		http.Error(rw, "format: want json", http.StatusBadRequest)
+		http.Error(rw, "format: want json or latest", http.StatusBadRequest)
 	case r.URL.Query().Get("stream") == "1" || strings.Contains(r.Header.Get("Accept"), "text/event-stream"):
 		w.serveStream(rw, r)
 	default:
-		w.serveJSON(rw, r)
+		w.serveJSON(rw, r, w.Snapshot())
 	}
 }
 
-func (w *Window) serveJSON(rw http.ResponseWriter, r *http.Request) {
-	b, err := json.Marshal(w.Snapshot())
+func (w *Window) serveJSON(rw http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(rw, err.Error(), http.StatusInternalServerError)
 		return

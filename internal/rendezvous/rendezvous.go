@@ -109,10 +109,15 @@ func (s *Set) OwnerName(key string) string {
 // owner first, then who would own it if the owner left, ...) and returns it: the failover
 // order for key. n larger than the set gives every node.
 func (s *Set) Ranked(dst []int, key string, n int) []int {
-	kh := xxhash.Sum64String(key)
+	return s.RankedHash(dst, xxhash.Sum64String(key), n)
+}
+
+// RankedHash is Ranked for a key already hashed with xxhash (a key that is not a string, such
+// as a client's network, hashed without building one).
+func (s *Set) RankedHash(dst []int, kh uint64, n int) []int {
 	n = min(n, len(s.nodes))
 	start := len(dst)
-	var scores [16]float64 // small n stays on the stack
+	var scores [32]float64 // small n stays on the stack
 	sc := scores[:0]
 	for i := range s.nodes {
 		v := s.score(i, kh)
