@@ -434,8 +434,13 @@ func TestControlPrefetchOncePerPOP(t *testing.T) {
 		nodes = append(nodes, r)
 	}
 	waitLive(t, s, 3)
-	waitUntil(t, "the POP to have 3 members", func() bool {
-		return strings.Contains(httpGet(t, "http://"+nodes[2].adminAddr+"/readyz"), "members p0 p1 p2")
+	waitUntil(t, "every node to see the POP's 3 members", func() bool {
+		for _, n := range nodes {
+			if !strings.Contains(httpGet(t, "http://"+n.adminAddr+"/readyz"), "members p0 p1 p2") {
+				return false
+			}
+		}
+		return true
 	})
 	var urls []string
 	for i := range 12 {

@@ -56,6 +56,9 @@ type running struct {
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func(r running)) int {
 	n, err := startNode(ctx, cfg, stderr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0 // stopped while starting (waiting for NATS or purges): not a failure
+		}
 		fmt.Fprintln(stderr, "pixcdn:", err)
 		return 1
 	}
@@ -132,7 +135,7 @@ func startNode(ctx context.Context, cfg *config.Config, stderr io.Writer) (n *no
 	}
 	if n.agent != nil {
 		// Before the listeners: the purges issued while the node was away are applied first.
-		if err = n.agent.Start(agentEdge{adminEdge{s: n.edge, metrics: n.metrics}}); err != nil {
+		if err = n.agent.Start(ctx, agentEdge{adminEdge{s: n.edge, metrics: n.metrics}}); err != nil {
 			return n, err
 		}
 	}

@@ -50,6 +50,7 @@ type Server struct {
 	mu      sync.Mutex
 	nodes   map[string]*nodeEntry
 	changed chan struct{} // closed and replaced whenever a node's status changes
+	rewatch chan struct{} // a reconnection asks watchNodes for a new watch
 	purges  *purgeTable
 	pfs     *prefetchTable
 	stats   *livestats.Window
@@ -59,10 +60,11 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// nodeEntry is a node's last status and when this process last heard from it (a local time,
-// for liveness only).
+// nodeEntry is a node's last status, its revision in the nodes bucket, and when this process
+// last heard from it (a local time, for liveness only).
 type nodeEntry struct {
 	NodeStatus
+	rev   uint64
 	heard time.Time
 }
 
@@ -84,7 +86,7 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("control: the API needs a token (-token or $PIXCDN_CONTROL_TOKEN)")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, nodes: map[string]*nodeEntry{}, changed: make(chan struct{}),
+	s := &Server{cfg: cfg, log: cfg.Logger, nodes: map[string]*nodeEntry{}, changed: make(chan struct{}), rewatch: make(chan struct{}, 1),
 		purges: newPurgeTable(), pfs: newPrefetchTable(), stats: livestats.NewWindow(cfg.StatsWindow)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.start(); err != nil {
@@ -97,6 +99,13 @@ func Start(cfg Config) (*Server, error) {
 func (s *Server) start() error {
 	conn := s.cfg.Conn
 	conn.URLs, conn.Name, conn.Logger = s.cfg.NATS, "pixcdn-control", s.log
+	onReconnect := conn.OnReconnect
+	conn.OnReconnect = func() {
+		s.kickNodesWatch()
+		if onReconnect != nil {
+			onReconnect()
+		}
+	}
 	if s.cfg.NATS == "" {
 		if s.cfg.DataDir == "" {
 			return errors.New("control: -data DIR is required for the embedded NATS server")
@@ -167,7 +176,10 @@ func (s *Server) onStats(m *nats.Msg) {
 // Stats is the live stats window: the last seconds of every node and domain.
 func (s *Server) Stats() *livestats.Window { return s.stats }
 
-// watchNodes follows the nodes bucket, again after every end of the watch (a reconnection).
+// watchNodes follows the nodes bucket, with a new watch after every reconnection and every
+// end of the watch. A watch does not end when NATS restarts: its ordered consumer is gone
+// with the server and nats.go notices only after missed heartbeats, some 10-15 s later, during
+// which the nodes' statuses (the versions a push waits for) would not arrive.
 func (s *Server) watchNodes() {
 	defer s.wg.Done()
 	for s.ctx.Err() == nil {
@@ -181,13 +193,36 @@ func (s *Server) watchNodes() {
 			}
 			continue
 		}
-		for e := range w.Updates() {
-			if e == nil {
-				continue
-			}
-			s.nodeChanged(e)
-		}
+		s.followNodes(w)
 		w.Stop()
+	}
+}
+
+// followNodes applies the watch's entries until it ends, the server stops or a reconnection
+// asks for a new watch.
+func (s *Server) followNodes(w jetstream.KeyWatcher) {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.rewatch:
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e != nil {
+				s.nodeChanged(e)
+			}
+		}
+	}
+}
+
+// kickNodesWatch asks watchNodes to watch again (after a reconnection).
+func (s *Server) kickNodesWatch() {
+	select {
+	case s.rewatch <- struct{}{}:
+	default:
 	}
 }
 
@@ -195,6 +230,9 @@ func (s *Server) nodeChanged(e jetstream.KeyValueEntry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := e.Key()
+	if old := s.nodes[key]; old != nil && old.rev == e.Revision() {
+		return // a new watch replaying the status this process has: no sign of life
+	}
 	if e.Operation() != jetstream.KeyValuePut {
 		delete(s.nodes, key)
 	} else {
@@ -207,7 +245,7 @@ func (s *Server) nodeChanged(e jetstream.KeyValueEntry) {
 		if time.Since(st.Updated) > LostAfter && s.nodes[key] == nil {
 			heard = st.Updated // an old status replayed at start: not a sign of life
 		}
-		s.nodes[key] = &nodeEntry{NodeStatus: st, heard: heard}
+		s.nodes[key] = &nodeEntry{NodeStatus: st, rev: e.Revision(), heard: heard}
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})

@@ -37,7 +37,7 @@ func (s *Server) Purge(p purge.Purge) (purge.Result, error) {
 	res, err := s.cache.Purge(p, bans)
 	res.Node = s.nodeName
 	if err == nil && res.Applied {
-		s.log.Info("purge", "id", p.ID, "kind", p.Kind, "targets", len(p.Targets), "soft", p.Soft)
+		s.log.Debug("purge", "id", p.ID, "kind", p.Kind, "targets", len(p.Targets), "soft", p.Soft) // the admin API and the control plane log it at info
 	}
 	return res, err
 }

@@ -76,6 +76,7 @@ type Agent struct {
 	kept     state // what the state directory holds
 	started  time.Time
 	purgeSeq atomic.Uint64
+	nodesKV  jetstream.KeyValue // the nodes bucket, bound once; nil until then or after a failed put
 
 	connected  atomic.Bool
 	downSince  atomic.Int64 // unix nanoseconds NATS was lost at; 0 while connected
@@ -328,10 +329,11 @@ func (a *Agent) Rebase(base *config.Config) (*config.Config, error) {
 }
 
 // Start runs the agent for e: it binds the node's purge consumer and, when NATS is reachable,
-// returns only once every purge the node missed is applied (or CatchUpTimeout passed), so
-// the node serves nothing a purge issued while it was away covers. Without NATS it returns
-// at once; the purges are applied as soon as NATS returns.
-func (a *Agent) Start(e Edge) error {
+// returns only once every purge the node missed is applied (or CatchUpTimeout passed, or ctx
+// ended: a node stopped while it starts), so the node serves nothing a purge issued while it
+// was away covers. Without NATS it returns at once; the purges are applied as soon as NATS
+// returns.
+func (a *Agent) Start(ctx context.Context, e Edge) error {
 	a.mu.Lock()
 	a.edge = e
 	a.mu.Unlock()
@@ -346,6 +348,8 @@ func (a *Agent) Start(e Edge) error {
 	}
 	select {
 	case <-a.caughtUp:
+	case <-ctx.Done():
+		return ctx.Err()
 	case <-time.After(a.cfg.CatchUpTimeout):
 		a.log.Error("control: purges not caught up in time; serving anyway", "waited", a.cfg.CatchUpTimeout)
 	}
@@ -355,6 +359,12 @@ func (a *Agent) Start(e Edge) error {
 // Stop says the node leaves, stops consuming and closes the connection.
 func (a *Agent) Stop() {
 	a.cancel()
+	if !a.nc.IsConnected() {
+		// Nothing can be told to the control plane: closing first makes the session's cleanup
+		// (stopping the watch deletes its consumer, a request) fail at once instead of waiting
+		// out the request's timeout, 5 s more of shutdown while NATS is unreachable.
+		a.nc.Close()
+	}
 	a.wg.Wait()
 	a.prefetches.Wait()
 	if a.nc.IsConnected() {
