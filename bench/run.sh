@@ -10,6 +10,7 @@
 #   bench/run.sh images   image pipeline: CPU per image under load vs the libvips CLI, cached variants,
 #                         bytes and SSIM of the default formats, RSS during a mixed soak (BENCH_IMG_SOAK)
 #   bench/run.sh text     text compression: ratio and CPU/MB per coding, br hits vs identity
+#   bench/run.sh control  control plane: purges to 5/20/100 edges, the NATS reference, config pushes (go run ./bench/cmd/control)
 #   bench/run.sh all      hit, herd, rss and ops (rebuild, access, images and text are not part of all)
 #
 # Every server listens on 127.0.0.1 only, every load is bounded in time, and every process the
@@ -1647,9 +1648,9 @@ cmd_text() {
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	hit | herd | rss | rebuild | ops | access | images | text | all) ;;
+	hit | herd | rss | rebuild | ops | access | images | text | control | all) ;;
 	*)
-		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|images|text|all" >&2
+		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|images|text|control|all" >&2
 		exit 2
 		;;
 	esac
@@ -1674,6 +1675,7 @@ main() {
 	access) cmd_access ;;
 	images) cmd_images ;;
 	text) cmd_text ;;
+	control) (cd "$ROOT" && go run ./bench/cmd/control -bin "$BIN/pixcdn") | out ;;
 	all)
 		cmd_hit
 		cmd_herd
