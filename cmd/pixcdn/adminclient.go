@@ -39,6 +39,7 @@ func osIO(stdout, stderr io.Writer) cliIO {
 // talks to one node's admin API, or with -control to the control plane (every node).
 type adminFlags struct {
 	addr, control, token string
+	timeout              time.Duration // with -control: how long the control plane waits for the nodes
 	getenv               func(string) string
 }
 
@@ -49,6 +50,15 @@ func (a *adminFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&a.addr, "admin", getenv(envAdmin), "one node's admin API `URL` (default $"+envAdmin+")")
 	fs.StringVar(&a.control, "control", getenv(envControl), "the control plane's API `URL`, for every node (default $"+envControl+")")
 	fs.StringVar(&a.token, "token", "", "bearer `TOKEN` (default $"+envAdminToken+", with -control $"+envControlToken+")")
+	fs.DurationVar(&a.timeout, "timeout", 0, "with -control: how long to wait for every node's answer (default: the control plane's, 5s for a purge, 2m for a prefetch)")
+}
+
+// timeoutQuery is the ?timeout= of a control plane call, "" for its default.
+func (a *adminFlags) timeoutQuery() string {
+	if a.timeout <= 0 {
+		return ""
+	}
+	return "?timeout=" + a.timeout.String()
 }
 
 // viaControl reports whether the command goes to the control plane.

@@ -26,7 +26,7 @@ func controlPurge(ctx context.Context, af adminFlags, req purge.Purge, cio cliIO
 	}
 	req.Issued = cio.now()
 	var ans control.PurgeAnswer
-	if err := c.callJSON(ctx, "POST", "/api/purge", req, &ans); err != nil {
+	if err := c.callJSON(ctx, "POST", "/api/purge"+af.timeoutQuery(), req, &ans); err != nil {
 		return exitCode(cio.stderr, "purge", err)
 	}
 	printControlPurge(cio.stdout, req, ans)
@@ -71,7 +71,7 @@ func controlPrefetch(ctx context.Context, af adminFlags, urls []string, cio cliI
 		return exitCode(cio.stderr, "prefetch", err)
 	}
 	var ans control.PrefetchAnswer
-	if err := c.callJSON(ctx, "POST", "/api/prefetch", map[string]any{"urls": urls}, &ans); err != nil {
+	if err := c.callJSON(ctx, "POST", "/api/prefetch"+af.timeoutQuery(), map[string]any{"urls": urls}, &ans); err != nil {
 		return exitCode(cio.stderr, "prefetch", err)
 	}
 	fmt.Fprintf(cio.stdout, "prefetched %d URL(s) through %d node(s), %d failed\n", ans.URLs, len(ans.Nodes), ans.Failed)

@@ -455,7 +455,7 @@ func (c *mpCDN) loadWhileKilling(t *testing.T, victim *mpEdge) {
 // CLI exits 1 naming it. It returns the purge's ID.
 func (c *mpCDN) purgeWithOneDead(t *testing.T, victim *mpEdge) string {
 	t.Helper()
-	code, out, errs := c.cli(t, "purge", "img.test/a.jpg")
+	code, out, errs := c.cli(t, "purge", "-timeout", "1s", "img.test/a.jpg")
 	if code != 1 || !strings.Contains(out, "on 2 node(s)") ||
 		!strings.Contains(errs, "1 live node(s) did not acknowledge: "+victim.name) {
 		t.Fatalf("purge with %s dead: exit %d\n%s%s", victim.name, code, out, errs)
