@@ -20,19 +20,24 @@ import (
 	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
-// cmdDemo starts an edge in front of the bundled sample site. The site and the disk cache live
-// under the user's cache directory, so a second start finds the first one's cache.
+// cmdDemo starts the whole CDN (or with -single one edge) in front of the bundled sample site.
+// The site and the disk caches live under the user's cache directory, so a second start finds
+// the first one's caches.
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pixcdn demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8080", "listen `ADDR` (use :8080 to accept other machines); with -nodes, the first node's")
-	dir := fs.String("dir", defaultDemoDir(), "`DIR` for the sample site and the disk cache")
-	nodes := fs.Int("nodes", 1, "`N` edge nodes in one POP behind a parent node (on the ports after -listen's)")
+	listen := fs.String("listen", "127.0.0.1:8080", "listen `ADDR` of the router (the nodes and the control plane on the ports after it); with -single the edge's, with -nodes the first node's")
+	dir := fs.String("dir", defaultDemoDir(), "`DIR` for the sample site and the disk caches")
+	single := fs.Bool("single", false, "one edge node alone in front of the sample site, instead of the whole CDN")
+	nodes := fs.Int("nodes", 0, "`N` edge nodes in one POP behind a parent node (on the ports after -listen's), no control plane or router")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *nodes > 1 {
+	switch {
+	case *nodes > 1:
 		return demoPOP(*nodes, *listen, *dir, stdout, stderr)
+	case !*single:
+		return cmdDemoCDN(*listen, filepath.Join(*dir, "cdn"), stdout, stderr)
 	}
 	siteDir, cacheDir := filepath.Join(*dir, "site"), filepath.Join(*dir, "cache")
 	fmt.Fprintf(stdout, "pixcdn demo: preparing the sample site in %s ...\n", siteDir)

@@ -13,7 +13,7 @@ import (
 // Topology is what the router routes over: the POPs, their nodes and the domains served. It
 // comes from a nodes file (ParseNodes) or from the control plane.
 type Topology struct {
-	Domains    []string // served names: "img.example.com", "*.example.com" (one label)
+	Domains    []string // served names: "img.example.com", "*.example.com" (one label), "*" (every name)
 	DefaultPOP string   // clients no zone or GeoIP places go here
 	POPs       []POP
 }
@@ -164,8 +164,12 @@ func (n nodeFile) node(lines config.Lines, base string) (Node, []error) {
 	return node, errs
 }
 
-// validDomain accepts a host name or a one-label wildcard.
+// validDomain accepts a host name, a one-label wildcard, or "*" (every host: a catch-all
+// domain, as the edges' "*").
 func validDomain(d string) bool {
+	if d == "*" {
+		return true
+	}
 	d = strings.TrimPrefix(d, "*.")
 	if d == "" || len(d) > 253 {
 		return false

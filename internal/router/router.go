@@ -307,19 +307,24 @@ func (r *Router) adminHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		t := r.table.Load()
-		healthy := 0
-		for _, p := range t.pops {
-			healthy += len(p.healthy)
-		}
+		healthy := r.HealthyNodes()
 		if healthy == 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, "not ready\nno healthy node\n")
 			return
 		}
-		fmt.Fprintf(w, "ready\npops %d\nhealthy_nodes %d\n", len(t.pops), healthy)
+		fmt.Fprintf(w, "ready\npops %d\nhealthy_nodes %d\n", len(r.table.Load().pops), healthy)
 	})
 	return mux
+}
+
+// HealthyNodes counts the nodes in the answers now.
+func (r *Router) HealthyNodes() int {
+	n := 0
+	for _, p := range r.table.Load().pops {
+		n += len(p.healthy)
+	}
+	return n
 }
 
 // Close stops the listeners, the probes and the control plane's follower.

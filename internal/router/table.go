@@ -52,6 +52,7 @@ type table struct {
 	defaultPOP int // -1: none (the first POP)
 	domains    map[string]bool
 	wildcards  []string // "example.com" for "*.example.com"
+	anyHost    bool     // "*": every name
 	nodes      map[string]*tnode
 	// counters are the answers' series, [mode][pop][reason], resolved when the table is
 	// built, so counting an answer is one atomic add with no label lookup.
@@ -185,7 +186,7 @@ func unitVector(lat, lon float64) [3]float64 {
 
 // served reports whether a host name is one of the domains.
 func (t *table) served(host string) bool {
-	if t.domains[host] {
+	if t.anyHost || t.domains[host] {
 		return true
 	}
 	if _, rest, ok := strings.Cut(host, "."); ok {
@@ -199,7 +200,9 @@ func (t *table) served(host string) bool {
 func buildTable(top *Topology, cov *Coverage, geo *geoDB, health map[string]nodeHealth) *table {
 	t := &table{popIndex: map[string]int{}, cov: cov, geo: geo, defaultPOP: -1, domains: map[string]bool{}, nodes: map[string]*tnode{}}
 	for _, d := range top.Domains {
-		if rest, ok := strings.CutPrefix(d, "*."); ok {
+		if d == "*" {
+			t.anyHost = true
+		} else if rest, ok := strings.CutPrefix(d, "*."); ok {
 			t.wildcards = append(t.wildcards, rest)
 		} else {
 			t.domains[d] = true
