@@ -57,6 +57,9 @@ ensure_go() {
 # ensure_dig installs dig (Debian's dnsutils): the router's tests query it as a resolver would.
 ensure_dig() { command -v dig >/dev/null || ensure_apt dnsutils; }
 
+# ensure_chromium installs Debian's chromium: the dashboard's tests drive it headless.
+ensure_chromium() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || ensure_apt chromium; }
+
 # ensure_cc installs a C compiler: the race detector (and later libvips) need cgo.
 ensure_cc() { command -v gcc >/dev/null || ensure_apt gcc libc6-dev; }
 

@@ -2,7 +2,7 @@
 # Runs the whole pixcdn test suite: vet, then every package's tests with the race detector
 # (fuzz targets run their seed corpora). Installs what is missing first: a Go toolchain, a C
 # compiler and libvips (cgo: race detector, image pipeline), the pinned S3 server the origin
-# tests start, and dig for the router's DNS tests.
+# tests start, dig for the router's DNS tests and chromium for the dashboard's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -10,6 +10,7 @@ ensure_go
 ensure_vips
 ensure_versitygw
 ensure_dig
+ensure_chromium
 export PATH="$(go env GOPATH)/bin:$PATH"
 say "go vet"
 go vet ./...

@@ -273,7 +273,7 @@ func (d *demoCDN) printURLs() {
 	}
 	host, port, _ := net.SplitHostPort(d.routerDNS)
 	ctlAddr := browsable(d.ctl.Addr())
-	fmt.Fprintf(d.stdout, `  http://%s/    the control plane's API (token %s)
+	fmt.Fprintf(d.stdout, `  http://%s/    the dashboard and the control plane's API (log in with the token %s)
   dig @%s -p %s +short +subnet=198.51.100.0/24 www.%s    the router's DNS
 
 A client in pop-b (the router believes X-Forwarded-For from loopback):

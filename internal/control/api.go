@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/admin"
+	"github.com/pixcdn/pixcdn/internal/dashboard"
 	"github.com/pixcdn/pixcdn/internal/purge"
 )
 
@@ -57,11 +58,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/purge/{id}", s.apiPurgeStatus)
 	mux.HandleFunc("POST /api/prefetch", s.apiPrefetch)
 	mux.Handle("GET /api/stats", s.stats.Handler())
+	mux.HandleFunc("GET /api/probe", s.apiProbe)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		admin.WriteError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
 	bearer := admin.NewBearer(s.cfg.Token)
+	page := dashboard.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/assets/") {
+			page.ServeHTTP(w, r) // the page is public; what it shows comes through the API, with the token
+			return
+		}
 		switch r.URL.Path {
 		case "/healthz":
 			io.WriteString(w, "ok\n")
@@ -306,4 +313,67 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return errors.New("bad JSON body: data after the object")
 	}
 	return nil
+}
+
+// maxProbeBytes bounds what GET /api/probe relays.
+const maxProbeBytes = 32 << 20
+
+// apiProbe fetches a path from one known node with a Host of the operator's choice and relays
+// the answer, for the dashboard's image playground: its status and Cache-Status in
+// X-Pixcdn-Probe-* headers, its body and Content-Type as they are. Only the nodes' own
+// addresses can be asked, so the control plane cannot be made to fetch anything else.
+func (s *Server) apiProbe(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var addr string
+	for _, n := range s.Nodes() {
+		if n.Node == q.Get("node") {
+			addr = nodeHTTPAddr(n.NodeStatus)
+		}
+	}
+	path := q.Get("path")
+	if addr == "" || !strings.HasPrefix(path, "/") {
+		admin.WriteError(w, http.StatusBadRequest, "probe: want node (a known node with an HTTP listener), host and path (starting with /)")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		admin.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	req.Host = q.Get("host")
+	req.Header.Set("Accept", r.Header.Get("Accept"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		admin.WriteError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	h := w.Header()
+	h.Set("Content-Type", resp.Header.Get("Content-Type"))
+	h.Set("X-Pixcdn-Probe-Status", strconv.Itoa(resp.StatusCode))
+	h.Set("X-Pixcdn-Probe-Cache-Status", resp.Header.Get("Cache-Status"))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if resp.StatusCode != http.StatusOK {
+		w.WriteHeader(http.StatusBadGateway)
+	}
+	io.Copy(w, io.LimitReader(resp.Body, maxProbeBytes))
+}
+
+// nodeHTTPAddr is where the control plane reaches a node's client listener: its HTTP address,
+// on its advertised IP when it listens on every address.
+func nodeHTTPAddr(st NodeStatus) string {
+	host, port, err := net.SplitHostPort(st.HTTP)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if len(st.Advertise) > 0 {
+			host = st.Advertise[0]
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
