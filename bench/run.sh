@@ -11,6 +11,7 @@
 #                         bytes and SSIM of the default formats, RSS during a mixed soak (BENCH_IMG_SOAK)
 #   bench/run.sh text     text compression: ratio and CPU/MB per coding, br hits vs identity
 #   bench/run.sh control  control plane: purges to 5/20/100 edges, the NATS reference, config pushes (go run ./bench/cmd/control)
+#   bench/run.sh router   the router: decision time, DNS with dnsperf, HTTP 302 vs nginx, a node's death (go run ./bench/cmd/router)
 #   bench/run.sh all      hit, herd, rss and ops (rebuild, access, images and text are not part of all)
 #
 # Every server listens on 127.0.0.1 only, every load is bounded in time, and every process the
@@ -1648,9 +1649,9 @@ cmd_text() {
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	hit | herd | rss | rebuild | ops | access | images | text | control | all) ;;
+	hit | herd | rss | rebuild | ops | access | images | text | control | router | all) ;;
 	*)
-		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|images|text|control|all" >&2
+		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|images|text|control|router|all" >&2
 		exit 2
 		;;
 	esac
@@ -1676,6 +1677,7 @@ main() {
 	images) cmd_images ;;
 	text) cmd_text ;;
 	control) (cd "$ROOT" && go run ./bench/cmd/control -bin "$BIN/pixcdn") | out ;;
+	router) ensure_pkg dnsperf dnsperf && (cd "$ROOT" && go run ./bench/cmd/router -bin "$BIN/pixcdn") | out ;;
 	all)
 		cmd_hit
 		cmd_herd

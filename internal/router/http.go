@@ -40,7 +40,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	p := &t.pops[d.POP]
 	n := p.healthy[d.Nodes[0]]
-	loc := r.nodeURL(n, host) + req.URL.RequestURI()
+	loc := r.nodeURL(n, host, req.URL.RequestURI())
 	w.Header().Set("X-Pixcdn-Route", "pop="+p.name+" reason="+d.Reason.String()+" node="+n.Name+" client="+client.String())
 	w.Header().Set("Cache-Control", "private, max-age=0")
 	if strings.Contains(req.Header.Get("Accept"), "application/json") {
@@ -51,15 +51,43 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	http.Redirect(w, req, loc, http.StatusFound)
 }
 
-// nodeURL is where a node serves host: its url template, by default
+// nodeURL is where a node serves host, followed by uri: its url template, by default
 // http://<node>.<host>.<zone> (the name the DNS mode answers with that node's address; the
-// edges serve it when the domain has the alias *.<host>.<zone>).
-func (r *Router) nodeURL(n *tnode, host string) string {
+// edges serve it when the domain has the alias *.<host>.<zone>). One pass and one string per
+// request: a strings.Replacer built per request was a tenth of the HTTP mode's CPU.
+func (r *Router) nodeURL(n *tnode, host, uri string) string {
 	tmpl := n.URL
 	if tmpl == "" {
 		tmpl = r.cfg.HTTPScheme + "://{node}.{domain}.{zone}"
 	}
-	return strings.NewReplacer("{node}", n.Name, "{domain}", host, "{zone}", strings.TrimSuffix(r.zone, ".")).Replace(tmpl)
+	zone := strings.TrimSuffix(r.zone, ".")
+	var b strings.Builder
+	b.Grow(len(tmpl) + len(n.Name) + len(host) + len(zone) + len(uri))
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			break
+		}
+		b.WriteString(tmpl[:i])
+		tmpl = tmpl[i:]
+		switch {
+		case strings.HasPrefix(tmpl, "{node}"):
+			b.WriteString(n.Name)
+			tmpl = tmpl[len("{node}"):]
+		case strings.HasPrefix(tmpl, "{domain}"):
+			b.WriteString(host)
+			tmpl = tmpl[len("{domain}"):]
+		case strings.HasPrefix(tmpl, "{zone}"):
+			b.WriteString(zone)
+			tmpl = tmpl[len("{zone}"):]
+		default:
+			b.WriteByte('{')
+			tmpl = tmpl[1:]
+		}
+	}
+	b.WriteString(tmpl)
+	b.WriteString(uri)
+	return b.String()
 }
 
 // clientIP is the client's address; X-Forwarded-For is believed from trusted proxies only.
