@@ -16,7 +16,7 @@ import (
 // plane is acknowledged by all five nodes, and stopping the demo stops everything.
 func TestDemoCDN(t *testing.T) {
 	dir := t.TempDir()
-	var errb strings.Builder
+	var errb syncBuffer // the nodes log from many goroutines
 	d := &demoCDN{host: "127.0.0.1", dir: dir, siteDir: dir + "/site", token: purge.NewID(), secret: purge.NewID(),
 		stdout: &errb, stderr: &errb, nodeLogs: &errb}
 	if err := demo.WriteSite(d.siteDir); err != nil {
