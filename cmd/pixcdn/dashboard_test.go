@@ -235,6 +235,16 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Error("at 390 px the page scrolls sideways")
 	}
 	shot("dashboard-mobile")
+
+	// The sample page, through the router: each row has the Cache-Status of the browser's own
+	// load (the node and the caches it came through), and the page links the dashboard.
+	do("sample page", chromedp.EmulateViewport(1280, 900), chromedp.Navigate("http://"+d.rt.Addr("http")+"/"),
+		chromedp.WaitVisible(css("#status tbody tr")))
+	poll(`[...document.querySelectorAll("#status tbody tr td:nth-child(5)")].some((td) => /demo-a[12]; (hit|fwd)/.test(td.textContent))`)
+	if href := eval(`document.getElementById("dashboard").hidden ? "" : document.getElementById("dashboard").href`); href != page {
+		t.Errorf("dashboard link %q, want %q", href, page)
+	}
+	shot("demo-page")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(consoleErrors) > 0 {

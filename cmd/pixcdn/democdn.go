@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -134,8 +135,13 @@ func (d *demoCDN) startControl() error {
 	if err != nil {
 		return err
 	}
+	dash, _ := json.Marshal(map[string]string{"dashboard": "http://" + browsable(d.ctl.Addr()) + "/"})
+	if err := os.WriteFile(filepath.Join(d.siteDir, "demo.json"), dash, 0o644); err != nil {
+		return err
+	}
 	doc := fmt.Sprintf(`domains:
   - name: "*"
+    server_timing: true   # the sample page reads each load's Cache-Status
     origin: {root: %q}
     cache:
       key_host: false   # every node's own host:port names one object: the POP shares it

@@ -123,6 +123,9 @@ type Domain struct {
 	Access   Access      `yaml:"access"`
 	Compress Compress    `yaml:"compress"`
 	Images   Images      `yaml:"images"`
+	// ServerTiming sends each response's Cache-Status again as Server-Timing (cdn-cache), which
+	// a page can read for its own loads from the Resource Timing API; default false.
+	ServerTiming bool `yaml:"server_timing"`
 }
 
 // TLS names PEM files; both must exist and load as a key pair at validation. A reload

@@ -100,6 +100,7 @@ cache:
   segment_size: 16MiB
 domains:
   - name: "*"
+    server_timing: true # the sample page reads each load's Cache-Status
     origin:
       root: %q
     cache:

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"net"
+	"strconv"
 	"net/http"
 	"strings"
 	"time"
@@ -48,8 +49,47 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, from caller) erro
 		s.reject(w, http.StatusMisdirectedRequest, "unknown host")
 		return nil
 	}
+	if d.cfg.ServerTiming && from == fromClient {
+		w = &timingWriter{ResponseWriter: w}
+	}
 	return s.handle(w, r, d, from)
 }
+
+// timingWriter copies the response's Cache-Status into a Server-Timing entry as the header
+// goes out, for a domain with server_timing: a page reads it for each of its own loads from
+// the Resource Timing API (performance.getEntriesByType("resource")[i].serverTiming), which
+// cannot read Cache-Status itself.
+type timingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *timingWriter) WriteHeader(status int) {
+	if !t.wrote {
+		t.wrote = true
+		h := t.Header()
+		if cs := headerValue(h, "Cache-Status"); cs != "" {
+			h["Server-Timing"] = []string{`cdn-cache;desc=` + strconv.Quote(cs)}
+		}
+	}
+	t.ResponseWriter.WriteHeader(status)
+}
+
+func (t *timingWriter) Write(p []byte) (int, error) {
+	if !t.wrote {
+		t.WriteHeader(http.StatusOK)
+	}
+	return t.ResponseWriter.Write(p)
+}
+
+func (t *timingWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (t *timingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // ServePeer answers a request another node sent to the peer endpoint for the configured
 // domain: tier "peer" from a node of this POP (this node owns the key: it fills from its
