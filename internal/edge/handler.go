@@ -2,8 +2,8 @@ package edge
 
 import (
 	"net"
-	"strconv"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
