@@ -178,6 +178,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	// The top URLs, over every node: the one under load.
+	poll(`document.getElementById("top-urls").innerText.includes("/style.css")`)
 	// Drawn: the chart's line has a point per second seen.
 	poll(`document.querySelector('[data-chart="rps"] polyline').getAttribute("points").split(" ").length >= 3`)
 	shot("dashboard-traffic")

@@ -121,6 +121,9 @@ func (s *Server) report(rec *recorder, r *http.Request, start time.Time) {
 	}
 	if s.live != nil {
 		s.live.Request(ri)
+		if rec.domain != "" {
+			s.live.URL(rec.domain, r.URL.Path, rec.bytes)
+		}
 	}
 	if s.accessLog == nil {
 		return

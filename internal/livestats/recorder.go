@@ -22,6 +22,7 @@ type Recorder struct {
 	next    atomic.Uint32
 	handles sync.Pool // *shardHandle: see shard
 
+	top      topURLs
 	mu       sync.Mutex     // SetDomains, Sample
 	retired  []*domainCells // dropped by SetDomains, reported once more by the next Sample
 	prevTime time.Time
@@ -172,6 +173,11 @@ func (dc *domainCells) delta() counts {
 	return d
 }
 
+// URL notes one request for path on domain (the configured name) with the body bytes it sent,
+// for the interval's top URLs. It costs one atomic add, and a short lock for one request in
+// sampleEvery.
+func (r *Recorder) URL(domain, path string, bytes int64) { r.top.note(domain, path, bytes) }
+
 // Sample reports what was counted since the previous call (or NewRecorder), as ending at now,
 // with the process's CPU and memory use. It leaves Node and POP for the caller to fill. Call
 // it from one goroutine once a second; it takes about a microsecond per domain.
@@ -197,6 +203,7 @@ func (r *Recorder) Sample(now time.Time) Sample {
 	r.prevTime = now
 	s.Totals = r.proc.totals(s.Interval)
 	s.Totals.Counters = total.counters()
+	s.TopURLs = r.top.take()
 	if len(byName) > 0 {
 		s.Domains = make(map[string]DomainStats, len(byName))
 		for n, c := range byName {

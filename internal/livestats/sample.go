@@ -10,6 +10,7 @@ type Sample struct {
 	Interval float64                `json:"interval"` // seconds the counts cover (about 1)
 	Totals   Totals                 `json:"totals"`
 	Domains  map[string]DomainStats `json:"domains,omitempty"` // by configured name; "" is unknown hosts
+	TopURLs  []URLCount             `json:"top_urls,omitempty"` // the most asked URLs, estimated from a sample
 }
 
 // Counters are the counts of an interval and what is derived from them. Errors are answers

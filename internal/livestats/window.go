@@ -83,7 +83,12 @@ type Summary struct {
 	Nodes   map[string]NodeLatest `json:"nodes"`
 	Domains map[string]Point      `json:"domains"`
 	Totals  Point                 `json:"totals"`
+	// TopURLs are the most asked URLs of the last topSeconds, over every node (estimated).
+	TopURLs []URLCount `json:"top_urls"`
 }
+
+// topSeconds is how many seconds of samples the summary's top URLs cover.
+const topSeconds = 10
 
 // Snapshot is the whole window: every live node's seconds, and by domain and in total the
 // seconds merged across nodes, oldest first. The newest second may still lack the nodes whose
@@ -264,7 +269,13 @@ func (w *Window) latest(now time.Time) Summary {
 	sum := Summary{Time: now.Unix(), Nodes: make(map[string]NodeLatest, len(w.nodes))}
 	var total merge
 	byDomain := map[string]*merge{}
+	var tops [][]URLCount
 	for name, n := range w.nodes {
+		for i := max(len(n.samples)-topSeconds, 0); i < len(n.samples); i++ {
+			if n.samples[i].Time > now.Unix()-topSeconds {
+				tops = append(tops, n.samples[i].TopURLs)
+			}
+		}
 		s := &n.samples[len(n.samples)-1]
 		sum.Nodes[name] = NodeLatest{POP: n.pop, NodePoint: nodePoint(s)}
 		addSample(&total, func(name string) *merge {
@@ -279,5 +290,6 @@ func (w *Window) latest(now time.Time) Summary {
 		sum.Domains[name] = m.point()
 	}
 	sum.Totals = total.point()
+	sum.TopURLs = mergeTop(tops, topReported)
 	return sum
 }

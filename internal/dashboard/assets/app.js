@@ -156,6 +156,8 @@ function onSummary(sum) {
       scope.append(el("option", { value: key, text: key.startsWith("d:") ? "domain " + key.slice(2) : "node " + key.slice(2) }));
     }
   }
+  $("top-urls").tBodies[0].replaceChildren(...(sum.top_urls || []).map((u) =>
+    el("tr", {}, el("td", { text: u.url }), el("td", { text: String(u.requests) }), el("td", { text: u.bytes.toLocaleString() }))));
   $("live").textContent = `live: ${Object.keys(sum.nodes || {}).length} node(s) reporting, ${new Date(sum.time * 1000).toLocaleTimeString()}`;
   draw();
 }
