@@ -9,7 +9,7 @@ type Sample struct {
 	Time     int64                  `json:"time"`     // Unix seconds at the end of the interval
 	Interval float64                `json:"interval"` // seconds the counts cover (about 1)
 	Totals   Totals                 `json:"totals"`
-	Domains  map[string]DomainStats `json:"domains,omitempty"` // by configured name; "" is unknown hosts
+	Domains  map[string]DomainStats `json:"domains,omitempty"`  // by configured name; "" is unknown hosts
 	TopURLs  []URLCount             `json:"top_urls,omitempty"` // the most asked URLs, estimated from a sample
 }
 
