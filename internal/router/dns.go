@@ -19,17 +19,23 @@ import (
 //   - another name under the zone: NXDOMAIN; a name outside it: REFUSED.
 //
 // Over UDP an answer larger than the client takes is truncated (TC), and the client asks
-// again over TCP.
+// again over TCP. The router's own UDP loop (fastdns.go) answers the common A/AAAA query
+// without miekg/dns and sends every other datagram the same way as here.
 func (r *Router) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m := r.answerDNS(req, remoteAddr(w.RemoteAddr()))
 	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
-		size := dns.MinMsgSize
-		if o := req.IsEdns0(); o != nil {
-			size = min(max(int(o.UDPSize()), dns.MinMsgSize), 4096)
-		}
-		m.Truncate(size)
+		m.Truncate(udpSize(req))
 	}
 	w.WriteMsg(m)
+}
+
+// udpSize is how large a UDP answer to req may be: 512 bytes without EDNS, else its size
+// (at least 512, at most 4096).
+func udpSize(req *dns.Msg) int {
+	if o := req.IsEdns0(); o != nil {
+		return min(max(int(o.UDPSize()), dns.MinMsgSize), 4096)
+	}
+	return dns.MinMsgSize
 }
 
 func remoteAddr(a net.Addr) netip.Addr {

@@ -266,23 +266,21 @@ func (r *Router) Start() error {
 }
 
 func (r *Router) startDNS() error {
-	pc, err := net.ListenPacket("udp", r.cfg.DNSListen)
+	udp, err := r.startUDP(r.cfg.DNSListen)
 	if err != nil {
 		return fmt.Errorf("router: DNS: %w", err)
 	}
+	addr := udp.conns[0].LocalAddr().String()
 	// TCP on the port UDP got (an ephemeral ":0" gives both the same number).
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		pc.Close()
+		udp.close()
 		return fmt.Errorf("router: DNS over TCP: %w", err)
 	}
-	udp := &dns.Server{PacketConn: pc, Handler: r, UDPSize: 4096}
 	tcp := &dns.Server{Listener: ln, Handler: r, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
-	for _, s := range []*dns.Server{udp, tcp} {
-		go s.ActivateAndServe()
-		r.servers = append(r.servers, s.ShutdownContext)
-	}
-	r.addrs["dns"] = pc.LocalAddr().String()
+	go tcp.ActivateAndServe()
+	r.servers = append(r.servers, tcp.ShutdownContext, func(context.Context) error { udp.close(); return nil })
+	r.addrs["dns"] = addr
 	return nil
 }
 

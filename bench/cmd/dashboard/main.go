@@ -232,4 +232,3 @@ func freeAddr() string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
-
