@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
 // proc is one child process this program started.
@@ -123,26 +123,6 @@ func buildPixcdn(dir string) (string, error) {
 	return bin, nil
 }
 
-// cpuOf is the user+system CPU a running process has used so far (/proc/PID/stat, in clock
-// ticks of 10 ms: Linux's USER_HZ is 100).
-func cpuOf(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond
-}
-
 func cpuOfProcs(ps []*proc) time.Duration {
 	var t time.Duration
 	for _, p := range ps {
@@ -151,42 +131,7 @@ func cpuOfProcs(ps []*proc) time.Duration {
 	return t
 }
 
-// selfCPU is this process's user+system CPU: the control plane, its NATS server and the
-// clients.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func numCPU() int { return runtime.NumCPU() }
-
-func loadAvg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Join(strings.Fields(string(data))[:3], " ")
-}
-
-// machineBusy is the CPU time all CPUs have spent busy since boot (/proc/stat: everything but
-// idle and iowait), in USER_HZ ticks of 10 ms.
-func machineBusy() time.Duration {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	var busy int64
-	for i, v := range f[1:] {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		if i != 3 && i != 4 && i < 8 { // idle, iowait; guest time is counted in user already
-			busy += n
-		}
-	}
-	return time.Duration(busy) * 10 * time.Millisecond
-}
 
 // cpuWindow is the CPU used over a measure: this process, the children given, and everything
 // else on the machine (other engineers' builds and tests share these cores).
@@ -207,3 +152,11 @@ func (w cpuWindow) end(kids []*proc) (self, children time.Duration, otherPct flo
 	capacity := time.Since(w.at) * time.Duration(numCPU())
 	return self, children, max(0, 100*float64(other)/float64(capacity))
 }
+
+// The CPU and machine readers every benchmark program shares.
+var (
+	cpuOf       = procstat.CPU
+	selfCPU     = procstat.SelfCPU
+	loadAvg     = procstat.LoadAvg
+	machineBusy = procstat.MachineBusy
+)
