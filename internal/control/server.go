@@ -199,14 +199,20 @@ func (s *Server) watchNodes() {
 }
 
 // followNodes applies the watch's entries until it ends, the server stops or a reconnection
-// asks for a new watch.
+// asks for a new watch. Every resyncEvery it also reads the bucket itself: a watch's consumer
+// lives on one NATS server, and when that server of a cluster dies the watch stalls, silently,
+// until the client notices missed heartbeats.
 func (s *Server) followNodes(w jetstream.KeyWatcher) {
+	t := time.NewTicker(resyncEvery)
+	defer t.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-s.rewatch:
 			return
+		case <-t.C:
+			s.resyncNodes(nil)
 		case e, ok := <-w.Updates():
 			if !ok {
 				return
@@ -214,6 +220,28 @@ func (s *Server) followNodes(w jetstream.KeyWatcher) {
 			if e != nil {
 				s.nodeChanged(e)
 			}
+		}
+	}
+}
+
+// resyncEvery is how often the nodes bucket is read whole besides the watch.
+const resyncEvery = 5 * time.Second
+
+// resyncNodes reads the status of the nodes named (every node, for nil) from the bucket and
+// applies what changed; an unchanged revision is no sign of life (nodeChanged).
+func (s *Server) resyncNodes(names []string) {
+	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+	defer cancel()
+	if names == nil {
+		keys, err := s.top.Nodes.Keys(ctx)
+		if err != nil {
+			return // jetstream.ErrNoKeysFound, or NATS away: the watch goes on
+		}
+		names = keys
+	}
+	for _, k := range names {
+		if e, err := s.top.Nodes.Get(ctx, k); err == nil {
+			s.nodeChanged(e)
 		}
 	}
 }

@@ -136,6 +136,10 @@ func (s *Server) WaitVersion(ctx context.Context, rev uint64, timeout time.Durat
 	start := time.Now()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	// The watch brings the nodes' reports; reading the pending ones now and then as well keeps
+	// the wait honest when the watch stalls (its NATS server of a cluster gone).
+	poll := time.NewTicker(250 * time.Millisecond)
+	defer poll.Stop()
 	seen := map[string]float64{}
 	for {
 		s.mu.Lock()
@@ -147,6 +151,14 @@ func (s *Server) WaitVersion(ctx context.Context, rev uint64, timeout time.Durat
 		}
 		select {
 		case <-changed:
+		case <-poll.C:
+			var names []string
+			for _, n := range out {
+				if n.State == "pending" {
+					names = append(names, SubjectToken(n.Node))
+				}
+			}
+			s.resyncNodes(names)
 		case <-deadline.C:
 			return out
 		case <-ctx.Done():

@@ -90,12 +90,27 @@ func (a *Agent) serve(ctx context.Context, w jetstream.KeyWatcher) error {
 		stats = t.C
 	}
 	subject := control.StatsSubjectPrefix + control.SubjectToken(a.node)
+	// The watch's consumer lives on one NATS server; when that server of a cluster dies the
+	// watch stalls silently until the client sees missed heartbeats. Reading the key now and
+	// then bounds how late a version can be.
+	check := time.NewTicker(configCheckEvery)
+	defer check.Stop()
+	kv, err := a.js.KeyValue(ctx, control.ConfigBucket)
+	if err != nil {
+		return fmt.Errorf("configuration bucket: %w", err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-a.resync:
 			return nil
+		case <-check.C:
+			cctx, cancel := context.WithTimeout(ctx, time.Second)
+			if e, err := kv.Get(cctx, control.ConfigKey); err == nil {
+				a.apply(ctx, e.Revision(), e.Value())
+			}
+			cancel()
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errors.New("configuration watch ended")
@@ -113,6 +128,9 @@ func (a *Agent) serve(ctx context.Context, w jetstream.KeyWatcher) error {
 		}
 	}
 }
+
+// configCheckEvery is how often the node reads the configuration's key besides its watch.
+const configCheckEvery = 2 * time.Second
 
 // apply builds a version the watch brought and swaps it in. Versions are taken in revision
 // order: one older than what serves (a watch replaying) or already refused is skipped.
