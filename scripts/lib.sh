@@ -83,5 +83,5 @@ ensure_vips() {
 	for p in libheif-plugin-aomenc libheif-plugin-dav1d libheif-plugin-libde265; do
 		if apt-cache show "$p" >/dev/null 2>&1; then ensure_apt "$p"; fi
 	done
-	pkg-config --atleast-version=8.13 vips || { say "libvips $(pkg-config --modversion vips) is too old: pixcdn needs 8.13 or newer"; return 1; }
+	pkg-config --atleast-version=8.14 vips || { say "libvips $(pkg-config --modversion vips) is too old: pixcdn needs 8.14 or newer"; return 1; }
 }

@@ -31,7 +31,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	single := fs.Bool("single", false, "one edge node alone in front of the sample site, instead of the whole CDN")
 	nodes := fs.Int("nodes", 0, "`N` edge nodes in one POP behind a parent node (on the ports after -listen's), no control plane or router")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	switch {
 	case *nodes > 1:

@@ -42,7 +42,7 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 	var cf clusterFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	o.noImages, o.noCompress = !*images, !*compress
 	var (

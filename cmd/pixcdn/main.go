@@ -2,6 +2,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,5 +63,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stderr, "pixcdn: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+// parseExit is the exit status of a subcommand whose flags did not parse: 0 when help was
+// asked for (-h printed it), 2 for a mistake.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	return 2
 }

@@ -406,3 +406,15 @@ func TestOneLineImagesAndCompressionFlags(t *testing.T) {
 		}
 	}
 }
+
+// Every subcommand answers -h with its help and exit status 0.
+func TestEverySubcommandAnswersHelp(t *testing.T) {
+	for _, args := range [][]string{{"demo"}, {"edge"}, {"control"}, {"router"}, {"config", "check"}, {"config", "push"},
+		{"config", "history"}, {"purge"}, {"prefetch"}, {"sign"}, {"help"}} {
+		var out, errb bytes.Buffer
+		code := run(append(args, "-h"), &out, &errb)
+		if code != 0 || !strings.Contains(strings.ToLower(out.String()+errb.String()), "usage") {
+			t.Errorf("%v -h: exit %d, %q", args, code, out.String()+errb.String())
+		}
+	}
+}

@@ -25,7 +25,7 @@ func cmdSign(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if *file == "" || fs.NArg() == 0 {
 		fs.Usage()
