@@ -171,13 +171,35 @@ func refusal(method string, reqHeader http.Header, status int, respHeader http.H
 }
 
 // expiresTTL is Expires minus Date (RFC 9111 4.2.1); an invalid Expires, "0" included, is
-// already expired (RFC 9111 5.3), and a missing Date is the time of receipt.
+// already expired (RFC 9111 5.3), and a missing Date is the time of receipt. Expires is one
+// HTTP-date: several field lines, or a date the strict grammar refuses (a one-digit hour, extra
+// spaces, a wrong weekday), are invalid, never fresh.
 func expiresTTL(respHeader http.Header, now time.Time) time.Duration {
-	exp, err := http.ParseTime(respHeader.Get("Expires"))
-	if err != nil {
+	lines := respHeader["Expires"]
+	if len(lines) != 1 {
+		return 0
+	}
+	exp, ok := ParseHTTPDate(lines[0])
+	if !ok {
 		return 0
 	}
 	return max(exp.Sub(dateOr(respHeader, now)), 0)
+}
+
+// httpDateLayouts are the three forms of an HTTP-date (RFC 9110 5.6.7): IMF-fixdate and the two
+// obsolete ones a recipient must still accept.
+var httpDateLayouts = [...]string{http.TimeFormat, "Monday, 02-Jan-06 15:04:05 GMT", "Mon Jan _2 15:04:05 2006"}
+
+// ParseHTTPDate parses an HTTP-date by its grammar exactly: net/http's ParseTime also takes
+// one-digit hours and doubled spaces, which the grammar does not. A value is taken when it
+// parses in one of the three forms and prints back the same.
+func ParseHTTPDate(s string) (time.Time, bool) {
+	for _, layout := range httpDateLayouts {
+		if t, err := time.Parse(layout, s); err == nil && t.Format(layout) == s {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // heuristicTTL applies h to Date − Last-Modified. A Last-Modified in the future of Date is
