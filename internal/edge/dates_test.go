@@ -37,3 +37,19 @@ func TestInvalidExpiresAndListAgeAreNotFresh(t *testing.T) {
 		}
 	}
 }
+
+// A CDN-Cache-Control that is not a Structured Field dictionary, or whose max-age is a string,
+// is ignored: the response's Cache-Control (max-age=0) decides, so the next request is no hit.
+func TestMalformedCDNCacheControlIsIgnored(t *testing.T) {
+	for cdn, wantHit := range map[string]bool{"max-age=10000": true, "max-age=10000, &&&&&": false, `max-age="10000"`: false} {
+		hs := newHarness(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=0")
+			w.Header().Set("CDN-Cache-Control", cdn)
+			w.Write([]byte("body"))
+		}, harnessOpt{})
+		hs.get("/a.txt")
+		if cs := hs.get("/a.txt").cacheStatus(); strings.Contains(cs, "; hit") != wantHit {
+			t.Errorf("CDN-Cache-Control %q: second request %q, want hit %v", cdn, cs, wantHit)
+		}
+	}
+}

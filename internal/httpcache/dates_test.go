@@ -76,3 +76,44 @@ func TestAgeListFirstMember(t *testing.T) {
 		}
 	}
 }
+
+// RFC 9213 2.1 over RFC 8941: CDN-Cache-Control is a Structured Field dictionary; a field that
+// does not parse as one, or a directive of the wrong type, is ignored whole: Cache-Control decides.
+func TestCDNCacheControlIsAStructuredDictionary(t *testing.T) {
+	for _, tc := range []struct {
+		cdn  string
+		want time.Duration // with Cache-Control: max-age=60
+	}{
+		{"max-age=10000", 10000 * time.Second},
+		{"max-age=10000, stale-if-error=60", 10000 * time.Second},
+		{"no-store, max-age=10000;a=1", 10000 * time.Second}, // parameters are allowed
+		{"max-age=10000, &&&&&", 60 * time.Second},            // not a dictionary: ignored
+		{`max-age="10000"`, 60 * time.Second},                 // a string where an integer goes
+		{"max-age=10.5", 60 * time.Second},                    // a decimal where an integer goes
+		{"max-age=10000,", 60 * time.Second},                  // a trailing comma
+		{"Max-Age=10000", 60 * time.Second},                   // keys are lowercase
+		{"", 60 * time.Second},
+	} {
+		h := http.Header{"Date": {httpDate(t0)}, "Cache-Control": {"max-age=60"}}
+		if tc.cdn != "" {
+			h["Cdn-Cache-Control"] = []string{tc.cdn}
+		}
+		f := Evaluate(http.MethodGet, http.Header{}, 200, h, t0, Heuristic{})
+		if tc.cdn == "no-store, max-age=10000;a=1" {
+			if f.Storable {
+				t.Errorf("%q: stored despite no-store", tc.cdn)
+			}
+			continue
+		}
+		if f.TTL != tc.want {
+			t.Errorf("%q: TTL %v, want %v", tc.cdn, f.TTL, tc.want)
+		}
+	}
+}
+
+func FuzzValidCDNCacheControl(f *testing.F) {
+	for _, s := range []string{"max-age=1", `a="b\"c"`, "a=?1;x", "a, b=c/d:e", "max-age=-1.5", "&&", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { validCDNCacheControl([]string{s}) })
+}

@@ -133,9 +133,10 @@ func Evaluate(method string, reqHeader http.Header, status int, respHeader http.
 	return f
 }
 
-// effectiveDirectives picks CDN-Cache-Control over Cache-Control when it has valid content.
+// effectiveDirectives picks CDN-Cache-Control over Cache-Control when it has valid content: a
+// Structured Field dictionary (validCDNCacheControl) with at least one directive known here.
 func effectiveDirectives(respHeader http.Header) (Directives, bool) {
-	if lines := respHeader["Cdn-Cache-Control"]; len(lines) > 0 {
+	if lines := respHeader["Cdn-Cache-Control"]; len(lines) > 0 && validCDNCacheControl(lines) {
 		if d, n := parseDirectives(lines); n > 0 {
 			return d, true
 		}
