@@ -87,11 +87,11 @@ func TestCDNCacheControlIsAStructuredDictionary(t *testing.T) {
 		{"max-age=10000", 10000 * time.Second},
 		{"max-age=10000, stale-if-error=60", 10000 * time.Second},
 		{"no-store, max-age=10000;a=1", 10000 * time.Second}, // parameters are allowed
-		{"max-age=10000, &&&&&", 60 * time.Second},            // not a dictionary: ignored
-		{`max-age="10000"`, 60 * time.Second},                 // a string where an integer goes
-		{"max-age=10.5", 60 * time.Second},                    // a decimal where an integer goes
-		{"max-age=10000,", 60 * time.Second},                  // a trailing comma
-		{"Max-Age=10000", 60 * time.Second},                   // keys are lowercase
+		{"max-age=10000, &&&&&", 60 * time.Second},           // not a dictionary: ignored
+		{`max-age="10000"`, 60 * time.Second},                // a string where an integer goes
+		{"max-age=10.5", 60 * time.Second},                   // a decimal where an integer goes
+		{"max-age=10000,", 60 * time.Second},                 // a trailing comma
+		{"Max-Age=10000", 60 * time.Second},                  // keys are lowercase
 		{"", 60 * time.Second},
 	} {
 		h := http.Header{"Date": {httpDate(t0)}, "Cache-Control": {"max-age=60"}}
