@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -115,7 +116,7 @@ func (c *adminClient) callJSON(ctx context.Context, method, path string, body, o
 }
 
 const configUsage = `usage:
-  pixcdn config check FILE                          validate a node's configuration file
+  pixcdn config check [-portable] FILE              validate a node's configuration file
   pixcdn config push [-m MESSAGE] [-wait D] FILE    store a domains document as the next version
   pixcdn config history                             list the stored versions, newest first
   pixcdn config show [VERSION]                      print a version's document (default: current)
@@ -149,21 +150,55 @@ func cmdConfig(args []string, stdout, stderr io.Writer) int {
 }
 
 func configCheck(args []string, cio cliIO) int {
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		fmt.Fprint(cio.stdout, configUsage)
-		return 0
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	fs.SetOutput(cio.stderr)
+	fs.Usage = func() { fmt.Fprint(cio.stderr, configUsage); fs.PrintDefaults() }
+	portable := fs.Bool("portable", false, "pass a file whose only problems are this machine's (files it names that are not here, variables not set): it is checked for the node that runs it")
+	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
 	}
-	if len(args) != 1 {
+	if fs.NArg() != 1 {
 		fmt.Fprint(cio.stderr, configUsage)
 		return 2
 	}
-	cfg, err := config.Load(args[0])
-	if err != nil {
-		fmt.Fprintln(cio.stderr, err)
+	file := fs.Arg(0)
+	cfg, err := config.Load(file)
+	if err == nil {
+		fmt.Fprintf(cio.stdout, "%s: ok (%d domains)\n", file, len(cfg.Domains))
+		return 0
+	}
+	doc, machine := splitMachineProblems(err)
+	if len(doc) > 0 {
+		for _, e := range append(doc, machine...) {
+			fmt.Fprintln(cio.stderr, e)
+		}
 		return 1
 	}
-	fmt.Fprintf(cio.stdout, "%s: ok (%d domains)\n", args[0], len(cfg.Domains))
-	return 0
+	fmt.Fprintf(cio.stdout, "%s: valid, except what this machine lacks (check it on the node that runs it):\n", file)
+	for _, e := range machine {
+		fmt.Fprintf(cio.stdout, "  %v\n", e)
+	}
+	if *portable {
+		return 0
+	}
+	return 1
+}
+
+// splitMachineProblems sorts a check's problems into the document's own and this machine's.
+func splitMachineProblems(err error) (doc, machine []error) {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var ce *config.Error
+		if errors.As(e, &ce) && ce.Machine {
+			machine = append(machine, e)
+		} else {
+			doc = append(doc, e)
+		}
+	}
+	return doc, machine
 }
 
 func configRemote(ctx context.Context, verb string, args []string, cio cliIO) int {

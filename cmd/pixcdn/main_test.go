@@ -418,3 +418,25 @@ func TestEverySubcommandAnswersHelp(t *testing.T) {
 		}
 	}
 }
+
+// The shipped example names a certificate and S3 variables of the machine it is meant for: the
+// check says so, validates the rest, and -portable passes it.
+func TestConfigCheckShippedExample(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"config", "check", "../../examples/pixcdn.yaml"}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "valid, except what this machine lacks") || !strings.Contains(out.String(), "domains[0].tls.cert") || errb.Len() != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"config", "check", "-portable", "../../examples/pixcdn.yaml"}, &out, &errb); code != 0 {
+		t.Fatalf("-portable: exit %d %s", code, errb.String())
+	}
+	// A document problem beside a machine one: both reported, as errors.
+	dir := t.TempDir()
+	f := filepath.Join(dir, "c.yaml")
+	os.WriteFile(f, []byte("domains:\n  - name: a.example.com\n    origin: {root: /nonexistent}\n    cache: {heuristic_percent: 200}\n"), 0o644)
+	errb.Reset()
+	if code := run([]string{"config", "check", "-portable", f}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "heuristic_percent") || !strings.Contains(errb.String(), "/nonexistent") {
+		t.Fatalf("mixed: exit %d %s", code, errb.String())
+	}
+}

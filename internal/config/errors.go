@@ -12,6 +12,10 @@ type Error struct {
 	Line  int    // 1-based; 0 when unknown (a value set in Go code, or a missing key with no parent)
 	Field string // path such as "domains[1].origin.servers[0].url"; "" for the whole document
 	Msg   string
+	// Machine marks a problem of the machine the check ran on, not of the document: a file or
+	// directory it names is missing here, a ${NAME} is not set in this environment. The same
+	// document may be valid on the node it is meant for.
+	Machine bool
 }
 
 // Error formats e as "FILE:LINE: FIELD: MSG", leaving out the parts that are unknown.
@@ -46,6 +50,12 @@ type problems struct {
 // missing key is reported where its parent is).
 func (p *problems) add(field, msg string) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: lineOf(p.lines, field), Field: field, Msg: msg})
+}
+
+// addMachine records a problem of this machine (Error.Machine).
+func (p *problems) addMachine(field, msg string) {
+	p.add(field, msg)
+	p.errs[len(p.errs)-1].(*Error).Machine = true
 }
 
 // lineOf finds the line of path, or of its nearest ancestor that has one.

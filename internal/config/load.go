@@ -158,7 +158,7 @@ func expand(p *problems, lookup func(string) (string, bool), field string, v *st
 	}
 	val, ok := lookup(m[1])
 	if !ok {
-		p.add(field, fmt.Sprintf("environment variable %s is not set", m[1]))
+		p.addMachine(field, fmt.Sprintf("environment variable %s is not set", m[1]))
 		return
 	}
 	*v = val

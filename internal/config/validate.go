@@ -61,12 +61,12 @@ func (c *Control) validate(p *problems) {
 		p.add("control.key", "control.cert and control.key go together")
 	} else if c.Cert != "" {
 		if _, err := tls.LoadX509KeyPair(c.Cert, c.Key); err != nil {
-			p.add("control.cert", fmt.Sprintf("cannot load key pair: %v", err))
+			p.addMachine("control.cert", fmt.Sprintf("cannot load key pair: %v", err))
 		}
 	}
 	if c.CA != "" {
 		if _, err := os.ReadFile(c.CA); err != nil {
-			p.add("control.ca", err.Error())
+			p.addMachine("control.ca", err.Error())
 		}
 	}
 	for i, a := range c.Advertise {
@@ -318,7 +318,7 @@ func loadTLS(p *problems, field string, t *TLS) {
 		return
 	}
 	if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {
-		p.add(field+".cert", fmt.Sprintf("cannot load key pair: %v", err))
+		p.addMachine(field+".cert", fmt.Sprintf("cannot load key pair: %v", err))
 	}
 }
 

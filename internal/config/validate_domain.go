@@ -187,7 +187,7 @@ func (o *Origin) validateFS(p *problems, base string) {
 			p.add(base+".root", fmt.Sprintf("%q: the nodes need an absolute path", o.Root))
 		}
 	case err != nil:
-		p.add(base+".root", fmt.Sprintf("cannot use %q: %v", o.Root, err))
+		p.addMachine(base+".root", fmt.Sprintf("cannot use %q: %v", o.Root, err))
 	case !fi.IsDir():
 		p.add(base+".root", fmt.Sprintf("%q is not a directory", o.Root))
 	}
