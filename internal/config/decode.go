@@ -59,11 +59,17 @@ func readDocument(data []byte, file string) (*yaml.Node, error) {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// syntaxError turns yaml's "yaml: line 3: msg" into an *Error.
+// syntaxError turns yaml's "yaml: line 3: msg" into an *Error. The parser's errors about an
+// unclosed construct ("did not find expected ',' or ']'", "... '-' indicator", "... key") name
+// the line where that construct began counted from 0 (its other errors and the scanner's count
+// from 1: go.yaml.in/yaml/v3 decode.go, parser.fail), so they are moved one line on.
 func syntaxError(file string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if strings.HasPrefix(m[2], "did not find expected") && !strings.HasSuffix(m[2], "node content") {
+			line++
+		}
 		return &Error{File: file, Line: line, Msg: "invalid YAML: " + m[2]}
 	}
 	return &Error{File: file, Msg: "invalid YAML: " + msg}

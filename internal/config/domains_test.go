@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -77,6 +78,24 @@ func TestControlSection(t *testing.T) {
 		_, err := parse([]byte(doc), "test.yaml", noEnv)
 		if got := strings.Join(where(t, err), " "); got != want {
 			t.Errorf("%q: got %q, want %q", doc, got, want)
+		}
+	}
+}
+
+// A YAML syntax error names the line of the construct at fault, counted from 1, whichever of
+// yaml's parser or scanner found it.
+func TestSyntaxErrorLines(t *testing.T) {
+	for doc, want := range map[string]int{
+		"listen: \":80\"\ndomains:\n  - name: a\n    origin: {root: /x\n": 4, // an unclosed flow mapping
+		"a: 1\nb: [1, 2\nc: 3\n":                              2, // an unclosed flow sequence
+		"listen: \":80\"\ndomains:\n  - name: a\n   bad: 1\n": 3, // the block sequence it breaks
+		"listen: \":80\"\ndomains:\n\t- name: a\n":            3, // a tab
+		"a: 1\n  b: 2\n":                                      2,
+	} {
+		_, err := parse([]byte(doc), "t.yaml", noEnv)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Line != want {
+			t.Errorf("%q: %v, want line %d", doc, err, want)
 		}
 	}
 }
