@@ -99,3 +99,13 @@ func TestSyntaxErrorLines(t *testing.T) {
 		}
 	}
 }
+
+// A decoding error does not hide the document's other problems.
+func TestDecodeAndValidationErrorsTogether(t *testing.T) {
+	doc := "cache:\n  memory_size: lots\ndomains:\n  - name: a.example.com\n    origin: {servers: [{url: \"ftp://o\"}]}\n"
+	_, err := parse([]byte(doc), "t.yaml", noEnv)
+	got := strings.Join(where(t, err), " ")
+	if got != "t.yaml:2: cache.memory_size t.yaml:5: domains[0].origin.servers[0].url" {
+		t.Fatalf("got %q\n%v", got, err)
+	}
+}

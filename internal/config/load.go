@@ -35,23 +35,69 @@ func parse(data []byte, file string, lookupEnv func(string) (string, bool)) (*Co
 	}
 	c := &Config{File: file, lines: map[string]int{}}
 	c.setDefaults()
+	var decodeErrs []error
 	if root != nil {
 		d := decoder{problems: problems{file: file, lines: c.lines}}
 		d.value(root, reflect.ValueOf(c).Elem(), "")
-		if len(d.errs) > 0 {
-			return nil, errors.Join(d.errs...)
-		}
+		decodeErrs = d.errs
 	}
 	c.normalize()
 	p := &problems{file: file, lines: c.lines}
 	c.expandEnv(p, lookupEnv)
 	c.validate(p)
-	if len(p.errs) > 0 {
-		sortByLine(p.errs)
-		return nil, errors.Join(p.errs...)
+	// Every problem at once: what decoded is validated too, leaving out what a decoding error
+	// already explains (a field that did not decode keeps its zero value or default).
+	errs := append(decodeErrs, withoutExplained(p.errs, decodeErrs)...)
+	if len(errs) > 0 {
+		sortByLine(errs)
+		return nil, errors.Join(errs...)
 	}
 	c.index = newDomainIndex(c.Domains)
 	return c, nil
+}
+
+// withoutExplained drops the validation errors about a field that a decoding error names, or
+// that lies inside or around one (the same path, a descendant or an ancestor).
+func withoutExplained(errs, decoding []error) []error {
+	if len(decoding) == 0 {
+		return errs
+	}
+	related := func(a, b string) bool {
+		return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(a, b+"[") ||
+			strings.HasPrefix(b, a+".") || strings.HasPrefix(b, a+"[") || a == "" || b == ""
+	}
+	var out []error
+	for _, e := range errs {
+		ve, ok := e.(*Error)
+		keep := ok
+		for _, d := range decoding {
+			de, ok := d.(*Error)
+			if !ok || !keep {
+				continue
+			}
+			if related(ve.Field, de.Field) || related(ve.Field, suggested(de)) {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// suggested is the field an unknown key was probably meant to be ("domains[0].name" for
+// "domains[0].nmae", did you mean "name"?), whose own problems the typo explains; "-" otherwise.
+func suggested(e *Error) string {
+	_, name, ok := strings.Cut(e.Msg, `did you mean "`)
+	if !ok {
+		return "-"
+	}
+	name, _, _ = strings.Cut(name, `"`)
+	if i := strings.LastIndexByte(e.Field, '.'); i >= 0 {
+		return e.Field[:i+1] + name
+	}
+	return name
 }
 
 // Validate checks c as Load does and returns every problem joined. It is for a Config built or

@@ -367,8 +367,10 @@ func TestErrorMessages(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
+	// A typo, and what else is wrong beside it: every problem at once, but not the ones the
+	// typo explains (the name it was meant to be is "missing").
 	_, err = Parse([]byte("domains:\n  - nmae: x\n"), "f.yaml")
-	if want := `f.yaml:2: domains[0].nmae: unknown field (did you mean "name"?)`; err == nil || err.Error() != want {
+	if want := "f.yaml:2: domains[0].nmae: unknown field (did you mean \"name\"?)\nf.yaml:2: domains[0].origin: set one of servers (http), s3 or root (fs)"; err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
 	_, err = Parse([]byte("cache:\n  memory_size: lots\n"+minimal), "f.yaml")
