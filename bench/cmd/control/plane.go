@@ -108,8 +108,8 @@ func (p *plane) waitLive(n int, rev uint64, timeout time.Duration) error {
 			return nil
 		}
 		for _, e := range p.edges {
-			if e.exited() {
-				return fmt.Errorf("edge %s exited during start: see %s", e.name, e.log.Name())
+			if e.Exited() {
+				return fmt.Errorf("edge %s exited during start: see %s", e.Name, e.Log.Name())
 			}
 		}
 		if time.Now().After(deadline) {

@@ -8,30 +8,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/pixcdn/pixcdn/bench/internal/children"
 	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
-// proc is one child process this program started.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{} // closed once it has exited
-	log  *os.File
-}
+// proc is one child process this program started (bench/internal/children keeps them all).
+type proc = children.Proc
 
-// procs are every child still running: stopAllProcs ends them on every way out.
-var procs struct {
-	sync.Mutex
-	m       map[*proc]bool
-	stopped bool // stopAllProcs ran: nothing more may start
-}
-
-// startProc starts bin with args, its output to logPath; the kernel sends it SIGTERM if this
-// process dies without stopping it (Pdeathsig).
+// startProc starts bin with args, its output to logPath.
 func startProc(name, bin, logPath string, args ...string) (*proc, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
@@ -39,73 +25,17 @@ func startProc(name, bin, logPath string, args ...string) (*proc, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	// Under the lock, so that an interrupt's stopAllProcs sees every process started.
-	procs.Lock()
-	defer procs.Unlock()
-	if procs.stopped {
+	p, err := children.Start(name, cmd, lf)
+	if err != nil {
 		lf.Close()
-		return nil, fmt.Errorf("%s: stopping", name)
 	}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: lf}
-	go func() {
-		cmd.Wait()
-		lf.Close()
-		close(p.done)
-	}()
-	if procs.m == nil {
-		procs.m = map[*proc]bool{}
-	}
-	procs.m[p] = true
-	return p, nil
+	return p, err
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stopProcs sends SIGTERM to each, then SIGKILL to those still running after 5 s.
-func stopProcs(ps []*proc) {
-	for _, p := range ps {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	deadline := time.After(5 * time.Second)
-	for _, p := range ps {
-		select {
-		case <-p.done:
-		case <-deadline:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-	procs.Lock()
-	for _, p := range ps {
-		delete(procs.m, p)
-	}
-	procs.Unlock()
-}
-
-func stopAllProcs() {
-	procs.Lock()
-	procs.stopped = true
-	var ps []*proc
-	for p := range procs.m {
-		ps = append(ps, p)
-	}
-	procs.Unlock()
-	if len(ps) > 0 {
-		stopProcs(ps)
-	}
-}
+var (
+	stopProcs    = children.Stop
+	stopAllProcs = children.StopAll
+)
 
 // buildPixcdn builds ./cmd/pixcdn of the module this program runs in.
 func buildPixcdn(dir string) (string, error) {
@@ -126,7 +56,7 @@ func buildPixcdn(dir string) (string, error) {
 func cpuOfProcs(ps []*proc) time.Duration {
 	var t time.Duration
 	for _, p := range ps {
-		t += cpuOf(p.cmd.Process.Pid)
+		t += cpuOf(p.Pid())
 	}
 	return t
 }

@@ -75,7 +75,7 @@ func httpPart(work, bin string) ([]wrkResult, error) {
 			for _, srv := range []struct {
 				name, base string
 				cpu        func() time.Duration
-			}{{"router", "http://" + rr.http, rr.cpu}, {"nginx", ngURL, func() time.Duration { return treeCPU(ng.pid()) }}} {
+			}{{"router", "http://" + rr.http, rr.cpu}, {"nginx", ngURL, func() time.Duration { return treeCPU(ng.Pid()) }}} {
 				r, err := wrkRun(root, dir, l.script, srv.base+l.path, srv.cpu)
 				if err != nil {
 					return out, fmt.Errorf("%s %s: %w", srv.name, l.name, err)
@@ -183,7 +183,7 @@ http {
 	for {
 		if _, err := probe302(base + "/"); err == nil {
 			return p, base, nil
-		} else if time.Now().After(deadline) || p.exited() {
+		} else if time.Now().After(deadline) || p.Exited() {
 			stopProcs([]*proc{p})
 			log, _ := os.ReadFile(filepath.Join(ndir, "nginx.log"))
 			return nil, "", fmt.Errorf("nginx did not answer: %v\n%s", err, log)

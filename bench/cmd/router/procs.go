@@ -10,54 +10,20 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/pixcdn/pixcdn/bench/internal/children"
 	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
 // proc is one child process this program started: a server (the router, nginx) or a bounded
-// tool run (dnsperf, wrk, go test).
-type proc struct {
-	name  string
-	cmd   *exec.Cmd
-	done  chan struct{} // closed once it has exited
-	state *os.ProcessState
-}
+// tool run (dnsperf, wrk, go test); bench/internal/children keeps them all.
+type proc = children.Proc
 
-// procs are every child still running: stopAllProcs ends them on every way out.
-var procs struct {
-	sync.Mutex
-	m       map[*proc]bool
-	stopped bool // stopAllProcs ran: nothing more may start
-}
-
-// start starts cmd; the kernel sends it SIGTERM if this process dies without stopping it
-// (Pdeathsig).
-func start(name string, cmd *exec.Cmd) (*proc, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	// Under the lock, so that an interrupt's stopAllProcs sees every process started.
-	procs.Lock()
-	defer procs.Unlock()
-	if procs.stopped {
-		return nil, fmt.Errorf("%s: stopping", name)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.done)
-	}()
-	if procs.m == nil {
-		procs.m = map[*proc]bool{}
-	}
-	procs.m[p] = true
-	return p, nil
-}
+var (
+	stopProcs    = children.Stop
+	stopAllProcs = children.StopAll
+)
 
 // startServer starts bin with args, its output to logPath.
 func startServer(name, logPath, bin string, args ...string) (*proc, error) {
@@ -67,7 +33,7 @@ func startServer(name, logPath, bin string, args ...string) (*proc, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
-	p, err := start(name, cmd)
+	p, err := children.Start(name, cmd, nil)
 	lf.Close() // the child holds its own descriptor
 	return p, err
 }
@@ -85,21 +51,21 @@ func runTool(limit time.Duration, name, outPath string, env []string, dir, bin s
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	p, err := start(name, cmd)
+	p, err := children.Start(name, cmd, nil)
 	if err != nil {
 		return 0, err
 	}
 	select {
-	case <-p.done:
-		forget(p)
+	case <-p.Done:
+		children.Forget(p)
 	case <-time.After(limit):
 		stopProcs([]*proc{p})
 		return 0, fmt.Errorf("%s did not finish within %v (stopped; output in %s)", name, limit, outPath)
 	}
-	cpu := p.state.UserTime() + p.state.SystemTime()
-	if !p.state.Success() {
+	cpu := p.State.UserTime() + p.State.SystemTime()
+	if !p.State.Success() {
 		data, _ := os.ReadFile(outPath)
-		return cpu, fmt.Errorf("%s: %s\n%s", name, p.state, tail(data, 2000))
+		return cpu, fmt.Errorf("%s: %s\n%s", name, p.State, tail(data, 2000))
 	}
 	return cpu, nil
 }
@@ -109,55 +75,6 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
-}
-
-func forget(p *proc) {
-	procs.Lock()
-	delete(procs.m, p)
-	procs.Unlock()
-}
-
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stopProcs sends SIGTERM to each, then SIGKILL to those still running after 5 s.
-func stopProcs(ps []*proc) {
-	for _, p := range ps {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	deadline := time.After(5 * time.Second)
-	for _, p := range ps {
-		select {
-		case <-p.done:
-		case <-deadline:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-	for _, p := range ps {
-		forget(p)
-	}
-}
-
-func stopAllProcs() {
-	procs.Lock()
-	procs.stopped = true
-	var ps []*proc
-	for p := range procs.m {
-		ps = append(ps, p)
-	}
-	procs.Unlock()
-	if len(ps) > 0 {
-		stopProcs(ps)
-	}
 }
 
 // moduleRoot is the directory of the pixcdn module this program runs in.

@@ -94,7 +94,7 @@ type routerRun struct {
 // cpu is the router's CPU so far; in process it is this whole process's.
 func (rr *routerRun) cpu() time.Duration {
 	if rr.p != nil {
-		return cpuOf(rr.p.pid())
+		return cpuOf(rr.p.Pid())
 	}
 	return selfCPU()
 }
@@ -149,8 +149,8 @@ func (rr *routerRun) waitAnswers(n int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	c := &dns.Client{Timeout: 300 * time.Millisecond}
 	for {
-		if rr.p != nil && rr.p.exited() {
-			return fmt.Errorf("pixcdn router exited: %s", rr.p.state)
+		if rr.p != nil && rr.p.Exited() {
+			return fmt.Errorf("pixcdn router exited: %s", rr.p.State)
 		}
 		addrs, err := queryA(c, rr.dns, nil)
 		if err == nil && len(addrs) == n {

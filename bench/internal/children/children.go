@@ -1,0 +1,111 @@
+// Package children keeps the processes a benchmark program starts (servers, edges, tools) so
+// that every way out, an error, an interrupt or the end, stops them all: SIGTERM, then SIGKILL
+// after 5 s; and the kernel sends SIGTERM to each should the program die first (Pdeathsig).
+package children
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Proc is one child process.
+type Proc struct {
+	Name  string
+	Cmd   *exec.Cmd
+	Log   *os.File          // its output, when the caller gave one; closed once it exited
+	Done  chan struct{}     // closed once it has exited
+	State *os.ProcessState // how it ended; set before Done closes
+}
+
+var all struct {
+	sync.Mutex
+	m       map[*Proc]bool
+	stopped bool // StopAll ran: nothing more may start
+}
+
+// Start starts cmd (its output already set up; log, when not nil, is closed once it exits).
+func Start(name string, cmd *exec.Cmd, log *os.File) (*Proc, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// Under the lock, so that an interrupt's StopAll sees every process started.
+	all.Lock()
+	defer all.Unlock()
+	if all.stopped {
+		return nil, fmt.Errorf("%s: stopping", name)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &Proc{Name: name, Cmd: cmd, Log: log, Done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		p.State = cmd.ProcessState
+		if log != nil {
+			log.Close()
+		}
+		close(p.Done)
+	}()
+	if all.m == nil {
+		all.m = map[*Proc]bool{}
+	}
+	all.m[p] = true
+	return p, nil
+}
+
+// Exited reports whether p has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.Done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Pid is p's process ID.
+func (p *Proc) Pid() int { return p.Cmd.Process.Pid }
+
+// Forget drops a process that ended by itself from the ones StopAll stops.
+func Forget(p *Proc) {
+	all.Lock()
+	delete(all.m, p)
+	all.Unlock()
+}
+
+// Stop sends SIGTERM to each, then SIGKILL to those still running after 5 s.
+func Stop(ps []*Proc) {
+	for _, p := range ps {
+		p.Cmd.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.After(5 * time.Second)
+	for _, p := range ps {
+		select {
+		case <-p.Done:
+		case <-deadline:
+			p.Cmd.Process.Kill()
+			<-p.Done
+		}
+	}
+	all.Lock()
+	for _, p := range ps {
+		delete(all.m, p)
+	}
+	all.Unlock()
+}
+
+// StopAll stops every process still running, and any later Start fails.
+func StopAll() {
+	all.Lock()
+	all.stopped = true
+	var ps []*Proc
+	for p := range all.m {
+		ps = append(ps, p)
+	}
+	all.Unlock()
+	if len(ps) > 0 {
+		Stop(ps)
+	}
+}
