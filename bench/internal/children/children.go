@@ -16,8 +16,8 @@ import (
 type Proc struct {
 	Name  string
 	Cmd   *exec.Cmd
-	Log   *os.File          // its output, when the caller gave one; closed once it exited
-	Done  chan struct{}     // closed once it has exited
+	Log   *os.File         // its output, when the caller gave one; closed once it exited
+	Done  chan struct{}    // closed once it has exited
 	State *os.ProcessState // how it ended; set before Done closes
 }
 
