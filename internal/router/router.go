@@ -266,22 +266,33 @@ func (r *Router) Start() error {
 }
 
 func (r *Router) startDNS() error {
-	udp, err := r.startUDP(r.cfg.DNSListen)
-	if err != nil {
-		return fmt.Errorf("router: DNS: %w", err)
+	// TCP on the port UDP got. An ephemeral ":0" picks the UDP port alone, and that port may be
+	// taken for TCP by another program: then a few more tries, each with a fresh port.
+	_, port, _ := net.SplitHostPort(r.cfg.DNSListen)
+	tries := 1
+	if port == "0" {
+		tries = 8
 	}
-	addr := udp.conns[0].LocalAddr().String()
-	// TCP on the port UDP got (an ephemeral ":0" gives both the same number).
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		udp.close()
-		return fmt.Errorf("router: DNS over TCP: %w", err)
+	var err error
+	for range tries {
+		var udp *udpServer
+		if udp, err = r.startUDP(r.cfg.DNSListen); err != nil {
+			return fmt.Errorf("router: DNS: %w", err)
+		}
+		addr := udp.conns[0].LocalAddr().String()
+		ln, lerr := net.Listen("tcp", addr)
+		if lerr != nil {
+			udp.close()
+			err = fmt.Errorf("router: DNS over TCP: %w", lerr)
+			continue
+		}
+		tcp := &dns.Server{Listener: ln, Handler: r, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+		go tcp.ActivateAndServe()
+		r.servers = append(r.servers, tcp.ShutdownContext, func(context.Context) error { udp.close(); return nil })
+		r.addrs["dns"] = addr
+		return nil
 	}
-	tcp := &dns.Server{Listener: ln, Handler: r, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
-	go tcp.ActivateAndServe()
-	r.servers = append(r.servers, tcp.ShutdownContext, func(context.Context) error { udp.close(); return nil })
-	r.addrs["dns"] = addr
-	return nil
+	return err
 }
 
 func (r *Router) startHTTP(name, addr string, h http.Handler) error {
