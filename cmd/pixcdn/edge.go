@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pixcdn/pixcdn/internal/config"
 )
@@ -17,6 +18,7 @@ type oneLine struct {
 	origin, listen, cacheDir, admin, adminToken, host  string
 	s3Endpoint, s3Region, s3Access, s3Secret, s3Prefix string
 	s3PathStyle                                        bool
+	defaultTTL                                         time.Duration
 	noImages, noCompress, autoFormat                   bool // zero values: the config defaults
 }
 
@@ -39,6 +41,7 @@ func cmdEdge(args []string, stdout, stderr io.Writer) int {
 	images := fs.Bool("images", true, "with -origin: resize and re-encode images from URL parameters (docs/images.md)")
 	fs.BoolVar(&o.autoFormat, "auto-format", false, "with -origin: answer AVIF/WebP by Accept for every transformed image, as auto=format does")
 	compress := fs.Bool("compress", true, "with -origin: br/zstd/gzip for text by Accept-Encoding")
+	fs.DurationVar(&o.defaultTTL, "default-ttl", 0, "with -origin: keep responses the origin sends without max-age or Expires fresh this `long` (e.g. 1h; default: the Last-Modified heuristic, at least 10s)")
 	var cf clusterFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -176,6 +179,9 @@ func (o *oneLine) config() (*config.Config, error) {
 	o.nodeYAML(&b)
 	fmt.Fprintf(&b, "domains:\n  - name: \"*\"\n    origin:\n%s", originYAML)
 	fmt.Fprintf(&b, "    images: {enabled: %t, auto_format: %t}\n    compress: {enabled: %t}\n", !o.noImages, o.autoFormat, !o.noCompress)
+	if o.defaultTTL != 0 {
+		fmt.Fprintf(&b, "    cache: {default_ttl: %q}\n", o.defaultTTL.String())
+	}
 	return config.Parse([]byte(b.String()), "(command line)")
 }
 

@@ -139,6 +139,39 @@ func TestOneLineHTTPOriginSendsOriginHost(t *testing.T) {
 	}
 }
 
+// An origin that sends no caching headers: without -default-ttl every response is stored
+// stale (no Last-Modified, no heuristic) and each request goes back to it; with it, the second
+// request is a hit with the default's lifetime left.
+func TestOneLineDefaultTTL(t *testing.T) {
+	var fetches atomic.Int32
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		w.Write([]byte("plain"))
+	}))
+	defer origin.Close()
+	for _, tc := range []struct {
+		ttl         time.Duration
+		wantFetches int32
+		wantStatus  string
+	}{
+		{0, 2, "fwd=stale"},
+		{time.Hour, 1, "hit; ttl=3599"},
+	} {
+		fetches.Store(0)
+		ol := oneLine{origin: origin.URL, listen: "127.0.0.1:0", defaultTTL: tc.ttl}
+		cfg, err := ol.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := runEdge(t, cfg)
+		fetch(t, base+"/page")
+		_, cs := fetch(t, base+"/page")
+		if fetches.Load() != tc.wantFetches || !strings.Contains(cs, tc.wantStatus) {
+			t.Errorf("-default-ttl %v: %d origin fetches, Cache-Status %q; want %d and %q", tc.ttl, fetches.Load(), cs, tc.wantFetches, tc.wantStatus)
+		}
+	}
+}
+
 func TestOneLineS3Origin(t *testing.T) {
 	bin, err := s3test.Binary()
 	if err != nil {

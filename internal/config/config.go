@@ -218,6 +218,7 @@ type DomainCache struct {
 	HeuristicPercent  int              `yaml:"heuristic_percent"`    // 10 (0-100) of the Last-Modified age
 	HeuristicMin      Duration         `yaml:"heuristic_min"`        // 10s
 	HeuristicMax      Duration         `yaml:"heuristic_max"`        // 1h
+	DefaultTTL        Duration         `yaml:"default_ttl"`          // 0: freshness when the origin gives none, instead of the heuristic
 	StaleIfOriginDown Duration         `yaml:"stale_if_origin_down"` // 24h: serve stale content this long past expiry while the origin fails; 0 disables
 	Rules             []CacheRule      `yaml:"rules"`
 	StatusTTL         map[int]Duration `yaml:"status_ttl"`    // e.g. 404: 10s — overrides the origin's freshness for that status; 0 = do not store

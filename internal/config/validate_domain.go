@@ -205,6 +205,7 @@ func (dc *DomainCache) validate(p *problems, base string) {
 	if okMin && okMax && dc.HeuristicMin > dc.HeuristicMax {
 		p.add(base+".heuristic_min", fmt.Sprintf("%v is larger than heuristic_max %v", dc.HeuristicMin, dc.HeuristicMax))
 	}
+	nonNegative(p, base+".default_ttl", dc.DefaultTTL)
 	nonNegative(p, base+".stale_if_origin_down", dc.StaleIfOriginDown)
 	for i := range dc.Rules {
 		dc.Rules[i].validate(p, fmt.Sprintf("%s.rules[%d]", base, i))

@@ -151,8 +151,10 @@ func (s *Server) policyOf(d *domain) *objcache.Policy {
 			Name: dc.Name, ByHost: dc.KeysHost(), Headers: c.KeyHeaders,
 			QueryMode: c.Query.Mode, Params: c.Query.Params, SortParams: c.Query.Sorted(),
 		}),
-		Origin:            d.origin,
-		Heuristic:         httpcache.Heuristic{Percent: c.HeuristicPercent, Min: c.HeuristicMin.D(), Max: c.HeuristicMax.D()},
+		Origin: d.origin,
+		Heuristic: httpcache.Heuristic{
+			Percent: c.HeuristicPercent, Min: c.HeuristicMin.D(), Max: c.HeuristicMax.D(), Default: c.DefaultTTL.D(),
+		},
 		StatusTTL:         make(map[int]time.Duration, len(c.StatusTTL)),
 		MaxErrorTTL:       c.MaxErrorTTL.D(),
 		StaleIfOriginDown: c.StaleIfOriginDown.D(),

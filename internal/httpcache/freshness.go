@@ -10,9 +10,16 @@ import (
 // Heuristic is the freshness given to a response that carries only Last-Modified (RFC 9111
 // 4.2.2): Percent of the time since Last-Modified, clamped to [Min, Max]. Zero fields mean the
 // defaults 10 %, 10 s and 3600 s, which is what CDNs commonly do.
+//
+// Default, when positive, replaces the heuristic: a response of a status cacheable by default
+// below 400 that carries no explicit freshness (max-age, s-maxage, Expires) is fresh this long,
+// with or without Last-Modified, as nginx's proxy_cache_valid does for an origin that sends no
+// caching headers at all. Error statuses (404, 410...) keep the heuristic, so a missing object
+// is not pinned for the operator's default lifetime.
 type Heuristic struct {
 	Percent  int
 	Min, Max time.Duration
+	Default  time.Duration
 }
 
 // Default heuristic values (DESIGN.md, field references).
@@ -27,7 +34,7 @@ var errHeuristic = errors.New("httpcache: invalid heuristic")
 // Validate reports a configuration that cannot mean anything: negative values or Min above Max
 // (after defaults are applied).
 func (h Heuristic) Validate() error {
-	if h.Percent < 0 || h.Min < 0 || h.Max < 0 {
+	if h.Percent < 0 || h.Min < 0 || h.Max < 0 || h.Default < 0 {
 		return fmt.Errorf("%w: negative value in %+v", errHeuristic, h)
 	}
 	if d := h.withDefaults(); d.Min > d.Max {
@@ -127,6 +134,8 @@ func Evaluate(method string, reqHeader http.Header, status int, respHeader http.
 		f.TTL = d.MaxAge
 	case hasExpires:
 		f.TTL = expiresTTL(respHeader, now)
+	case h.Default > 0 && status < 400:
+		f.TTL = h.Default
 	default:
 		f.TTL, f.Heuristic = heuristicTTL(respHeader, now, h)
 	}
