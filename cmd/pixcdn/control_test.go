@@ -162,6 +162,9 @@ func TestControlPurgeFiveEdges(t *testing.T) {
 			t.Errorf("no line for e%d in %q", i, out)
 		}
 	}
+	if n := strings.Count(out, "applied, held 1 of 1\n"); n != 5 { // each had its own copy
+		t.Errorf("%d nodes say they held the URL, want 5: %q", n, out)
+	}
 	for _, e := range edges {
 		if _, _, cs := get(t, e.edge.Addr(), "/a.jpg"); !strings.Contains(cs, "fwd=") {
 			t.Errorf("after the purge: Cache-Status %q, want a miss", cs)

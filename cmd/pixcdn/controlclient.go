@@ -54,6 +54,8 @@ func printControlPurge(w io.Writer, req purge.Purge, ans control.PurgeAnswer) {
 			what = "refused: " + a.Error
 		case !a.Applied:
 			what = "had it already"
+		case len(a.Cached) > 0:
+			what = fmt.Sprintf("applied, held %d of %d", countTrue(a.Cached), len(a.Cached))
 		}
 		fmt.Fprintf(w, "  %-20s %-10s %8.1f ms  %s\n", a.Node, a.POP, a.MS, what)
 	}
@@ -63,6 +65,16 @@ func printControlPurge(w io.Writer, req purge.Purge, ans control.PurgeAnswer) {
 	for _, n := range ans.Away {
 		fmt.Fprintf(w, "  %-20s %-10s %11s  away: applies it when it returns, before serving\n", n, "", "-")
 	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // controlPrefetch asks the control plane to warm every POP and prints each node's share.

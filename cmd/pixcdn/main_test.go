@@ -304,8 +304,14 @@ func TestPurgeThroughTheAdminAPI(t *testing.T) {
 		t.Fatal("a wrong token was accepted")
 	}
 	t.Setenv("PIXCDN_ADMIN_TOKEN", "s3cret")
-	if code := run([]string{"purge", "any-host.example/a"}, &out, &errb); code != 0 {
+	out.Reset()
+	if code := run([]string{"purge", "any-host.example/a", "any-host.example/never"}, &out, &errb); code != 0 {
 		t.Fatalf("purge: %d %s", code, errb.String())
+	}
+	// It says what it found: /a was cached on this node, /never was not.
+	if got := out.String(); !strings.Contains(got, "any-host.example/a: deleted on "+cfg.NodeName+"\n") ||
+		!strings.Contains(got, "any-host.example/never: not cached\n") {
+		t.Fatalf("purge output %q", got)
 	}
 	if body, _ := fetch(t, base+"/a"); body != "v1" {
 		t.Fatalf("/a after purge: %q", body)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/purge"
@@ -107,12 +108,13 @@ func sendPurge(ctx context.Context, c *adminClient, req purge.Purge) (purge.Resu
 	return res, nil
 }
 
-// printPurge says what was purged: "purged 2 URLs (hard: deleted) at 2026-11-22T08:00:00Z" and
-// the targets, one a line.
+// printPurge says what was purged: "purged 2 URLs (hard: deleted) at 2026-11-22T08:00:00Z",
+// then the targets, one a line, each URL with what the nodes held of it ("deleted on edge-a1",
+// "not cached"). Other kinds are bans matched lazily: what they cover is not counted.
 func printPurge(w io.Writer, req purge.Purge, res purge.Result) {
-	mode := "hard: deleted"
+	mode, done := "hard: deleted", "deleted"
 	if res.Soft {
-		mode = "soft: marked stale"
+		mode, done = "soft: marked stale", "marked stale"
 	}
 	within := ""
 	if req.Domain != "" {
@@ -120,9 +122,48 @@ func printPurge(w io.Writer, req purge.Purge, res purge.Result) {
 	}
 	fmt.Fprintf(w, "purged %d %s%s (%s) at %s\n", res.Targets, kindNoun(res.Kind, res.Targets), within, mode,
 		res.Issued.UTC().Format(time.RFC3339Nano))
-	for _, t := range req.Targets {
-		fmt.Fprintf(w, "  %s\n", t)
+	holders, counted := cachedOn(res, len(req.Targets))
+	for i, t := range req.Targets {
+		switch {
+		case !counted:
+			fmt.Fprintf(w, "  %s\n", t)
+		case len(holders[i]) == 0:
+			fmt.Fprintf(w, "  %s: not cached\n", t)
+		default:
+			fmt.Fprintf(w, "  %s: %s on %s\n", t, done, strings.Join(holders[i], ", "))
+		}
 	}
+	switch {
+	case !res.Applied:
+		fmt.Fprintf(w, "(purge %s had been applied already: nothing changed)\n", res.ID)
+	case res.Kind != purge.URL && res.Soft:
+		fmt.Fprintf(w, "(objects it covers are revalidated as they are next requested; they are not counted)\n")
+	case res.Kind != purge.URL:
+		fmt.Fprintf(w, "(objects it covers become misses as they are next requested; they are not counted)\n")
+	}
+	for _, p := range res.Peers {
+		if p.Error != "" {
+			fmt.Fprintf(w, "node %s did not apply it: %s\n", p.Node, p.Error)
+		}
+	}
+}
+
+// cachedOn lists, per URL target, the nodes (this one and its POP's peers) that held a copy.
+// counted is false when no node said (another kind, or a purge applied before).
+func cachedOn(res purge.Result, n int) (holders [][]string, counted bool) {
+	holders = make([][]string, n)
+	for _, r := range append([]purge.Result{res}, res.Peers...) {
+		if len(r.Cached) != n {
+			continue
+		}
+		counted = true
+		for i, c := range r.Cached {
+			if c {
+				holders[i] = append(holders[i], r.Node)
+			}
+		}
+	}
+	return holders, counted
 }
 
 func kindNoun(kind purge.Kind, n int) string {

@@ -20,19 +20,19 @@ func TestPurgeKinds(t *testing.T) {
 	}{
 		{"urls", []string{"https://img.example.com/a.jpg", "img.example.com/b.jpg"},
 			purge.Purge{Kind: "url", Targets: []string{"https://img.example.com/a.jpg", "img.example.com/b.jpg"}},
-			"purged 2 URLs (hard: deleted) at 2026-11-22T08:00:00Z\n  https://img.example.com/a.jpg\n  img.example.com/b.jpg\n"},
+			"purged 2 URLs (hard: deleted) at 2026-11-22T08:00:00Z\n  https://img.example.com/a.jpg: deleted on fake\n  img.example.com/b.jpg: not cached\n"},
 		{"soft prefix", []string{"-soft", "-prefix", "img.example.com/avatars/"},
 			purge.Purge{Kind: "prefix", Targets: []string{"img.example.com/avatars/"}, Soft: true},
-			"purged 1 prefix (soft: marked stale) at 2026-11-22T08:00:00Z\n  img.example.com/avatars/\n"},
+			"purged 1 prefix (soft: marked stale) at 2026-11-22T08:00:00Z\n  img.example.com/avatars/\n(objects it covers are revalidated as they are next requested; they are not counted)\n"},
 		{"tags within a domain", []string{"-tag", "-within", "img.example.com", "product-42", "sale"},
 			purge.Purge{Kind: "tag", Targets: []string{"product-42", "sale"}, Domain: "img.example.com"},
-			"purged 2 tags in img.example.com (hard: deleted) at 2026-11-22T08:00:00Z\n  product-42\n  sale\n"},
+			"purged 2 tags in img.example.com (hard: deleted) at 2026-11-22T08:00:00Z\n  product-42\n  sale\n(objects it covers become misses as they are next requested; they are not counted)\n"},
 		{"domain", []string{"-domain", "img.example.com"},
 			purge.Purge{Kind: "domain", Targets: []string{"img.example.com"}},
-			"purged 1 domain (hard: deleted) at 2026-11-22T08:00:00Z\n  img.example.com\n"},
+			"purged 1 domain (hard: deleted) at 2026-11-22T08:00:00Z\n  img.example.com\n(objects it covers become misses as they are next requested; they are not counted)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := &admintest.Edge{}
+			e := &admintest.Edge{Cached: map[string]bool{"https://img.example.com/a.jpg": true}}
 			base := startAdmin(t, testToken, e)
 			cio, out, errb := testIO("", nil)
 			args := append([]string{"-admin", base, "-token", testToken}, tc.args...)

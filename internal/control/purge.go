@@ -42,6 +42,8 @@ type NodeAck struct {
 	BanVersion uint64  `json:"ban_version"`
 	Error      string  `json:"error,omitempty"`
 	Late       bool    `json:"late,omitempty"` // after the answer was given (a node that returned)
+	// Cached: for a URL purge, whether the node held a copy of each target (in order).
+	Cached []bool `json:"cached,omitempty"`
 }
 
 // purgeTable keeps the purges in flight and the recent ones, for their acknowledgements.
@@ -101,7 +103,8 @@ func (t *purgeTable) ack(a PurgeAck, at time.Time) {
 			return // a redelivery answered again
 		}
 	}
-	na := NodeAck{Node: a.Node, POP: a.POP, Applied: a.Result.Applied, BanVersion: a.Result.BanVersion, Error: a.Result.Error, Late: r.answered}
+	na := NodeAck{Node: a.Node, POP: a.POP, Applied: a.Result.Applied, BanVersion: a.Result.BanVersion, Error: a.Result.Error,
+		Late: r.answered, Cached: a.Result.Cached}
 	if !r.answer.published.IsZero() {
 		na.MS = ms(at.Sub(r.answer.published))
 	}

@@ -3,6 +3,7 @@ package objcache
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestPurgeIsIdempotent(t *testing.T) {
 	f.advance(time.Second)
 	p, bans := urlPurge("p1", f.clock(), false, "example.com/a")
 	res, err := f.cache.Purge(p, bans)
-	if err != nil || !res.Applied || res.BanVersion != 1 {
+	if err != nil || !res.Applied || res.BanVersion != 1 || !slices.Equal(res.Cached, []bool{true}) {
 		t.Fatalf("%+v %v", res, err)
 	}
 	f.advance(time.Second)
@@ -36,7 +37,7 @@ func TestPurgeIsIdempotent(t *testing.T) {
 	}
 	p, bans = urlPurge("p1", p.Issued, false, "example.com/a") // redelivered
 	res, _ = f.cache.Purge(p, bans)
-	if res.Applied || res.BanVersion != 1 || f.cache.BanVersion() != 1 {
+	if res.Applied || res.BanVersion != 1 || f.cache.BanVersion() != 1 || res.Cached != nil {
 		t.Fatalf("redelivery: %+v, version %d", res, f.cache.BanVersion())
 	}
 	if res, _ := f.get("/a"); res.Kind != Hit {
@@ -57,8 +58,11 @@ func TestBanTakesTheIssueTime(t *testing.T) {
 	f.advance(time.Second)
 	f.get("/after") // fetched after the purge was issued, before it arrived
 	f.advance(time.Second)
-	p, bans := urlPurge("late", issued, false, "example.com/before", "example.com/after")
-	f.cache.Purge(p, bans)
+	p, bans := urlPurge("late", issued, false, "example.com/before", "example.com/after", "example.com/never")
+	// What it found: only the copy fetched before it was issued.
+	if res, _ := f.cache.Purge(p, bans); !slices.Equal(res.Cached, []bool{true, false, false}) {
+		t.Fatalf("cached %v, want [true false false]", res.Cached)
+	}
 	// An older purge arriving later still: it must not hide the one above from lookups.
 	old, oldBans := urlPurge("older", issued.Add(-time.Hour), false, "example.com/other")
 	f.cache.Purge(old, oldBans)
@@ -82,7 +86,9 @@ func TestSoftPurge(t *testing.T) {
 	f.get("/s")
 	f.advance(time.Second)
 	p, bans := urlPurge("soft", f.clock(), true, "example.com/s")
-	f.cache.Purge(p, bans)
+	if res, _ := f.cache.Purge(p, bans); !slices.Equal(res.Cached, []bool{true}) {
+		t.Fatalf("soft purge found %v", res.Cached)
+	}
 	f.origin.Close()
 	if res, body := f.get("/s"); res.Kind != Stale || body != "body" {
 		t.Fatalf("soft-purged object with the origin down: %v %q", res.Kind, body)

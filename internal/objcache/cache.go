@@ -177,26 +177,36 @@ func (c *Cache) Purge(p purge.Purge, resolved []Ban) (purge.Result, error) {
 	if err != nil {
 		c.log.Warn("purge not persisted: it holds until restart", "id", p.ID, "err", err)
 	}
-	if fresh && !p.Soft && p.Kind == purge.URL {
-		for _, b := range resolved {
-			c.deleteOlder(b.Value, b.At) // free the space now; keyed and Vary variants follow lazily
+	if fresh && p.Kind == purge.URL {
+		res.Cached = make([]bool, len(resolved))
+		for i, b := range resolved {
+			// A hard purge frees the space now; keyed and Vary variants follow lazily.
+			res.Cached[i] = c.heldBefore(b.Value, b.At, !p.Soft)
 		}
 	}
 	return res, nil
 }
 
-// deleteOlder deletes the object at key if it was fetched before at (a purge that arrives
-// late must not take a copy fetched after it was issued).
-func (c *Cache) deleteOlder(key string, at int64) {
+// heldBefore reports whether key holds a copy fetched before at (or a Vary marker: some
+// variant was stored), and with del deletes such an object. A purge that arrives late must
+// not take a copy fetched after it was issued.
+func (c *Cache) heldBefore(key string, at int64, del bool) bool {
 	obj, m := c.get(key)
 	if obj == nil {
-		return
+		return false
 	}
-	old := m.Kind == RecordObject && m.RequestTime < at
 	obj.Release()
-	if old {
+	switch m.Kind {
+	case RecordVary:
+		return true
+	case RecordPass:
+		return false
+	}
+	old := m.RequestTime < at
+	if old && del {
 		c.store.Delete(key)
 	}
+	return old
 }
 
 // BanVersion is the ban list's version: it grows with every purge applied.

@@ -47,10 +47,15 @@ type Result struct {
 	Targets    int       `json:"targets"`
 	Soft       bool      `json:"soft,omitempty"`
 	Issued     time.Time `json:"issued"`
-	Applied    bool      `json:"applied"`         // false: the node had applied this ID already, nothing changed
-	BanVersion uint64    `json:"ban_version"`     // the node's ban list version once the purge holds
-	Error      string    `json:"error,omitempty"` // the node could not be asked or refused it: not applied there
-	Peers      []Result  `json:"peers,omitempty"` // the other nodes of the POP the node passed the purge to
+	Applied    bool      `json:"applied"`     // false: the node had applied this ID already, nothing changed
+	BanVersion uint64    `json:"ban_version"` // the node's ban list version once the purge holds
+	// Cached says, for a URL purge, whether the node held a copy of each target (in Targets
+	// order) fetched before the purge: what the purge found to delete or mark stale. Empty for
+	// other kinds (their bans are lazy: what they match is known only as objects are asked
+	// for) and for a purge the node had applied already.
+	Cached []bool   `json:"cached,omitempty"`
+	Error  string   `json:"error,omitempty"` // the node could not be asked or refused it: not applied there
+	Peers  []Result `json:"peers,omitempty"` // the other nodes of the POP the node passed the purge to
 }
 
 // ErrBad wraps every refusal of a malformed purge (the admin API answers 400).

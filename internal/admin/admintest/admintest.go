@@ -26,7 +26,10 @@ type Edge struct {
 	Now          func() time.Time // unused by Purge (the admin API sets a purge's issue time); kept for callers
 	NotReady     atomic.Bool      // Ready reports !NotReady
 
-	mu         sync.Mutex
+	mu sync.Mutex
+	// Cached are the URL targets the fake holds a copy of: a URL purge reports them as found.
+	Cached map[string]bool
+
 	purges     []purge.Purge
 	prefetched []string
 	reloads    int
@@ -56,8 +59,14 @@ func (e *Edge) Purge(p purge.Purge) (purge.Result, error) {
 	if applied {
 		e.purges = append(e.purges, p)
 	}
-	return purge.Result{ID: p.ID, Node: "fake", Kind: p.Kind, Targets: len(p.Targets), Soft: p.Soft, Issued: p.Issued,
-		Applied: applied, BanVersion: uint64(len(e.purges))}, nil
+	res := purge.Result{ID: p.ID, Node: "fake", Kind: p.Kind, Targets: len(p.Targets), Soft: p.Soft, Issued: p.Issued,
+		Applied: applied, BanVersion: uint64(len(e.purges))}
+	if applied && p.Kind == purge.URL {
+		for _, t := range p.Targets {
+			res.Cached = append(res.Cached, e.Cached[t])
+		}
+	}
+	return res, nil
 }
 
 // Prefetch records rawURL and answers through PrefetchFunc or the default.

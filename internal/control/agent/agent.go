@@ -66,7 +66,10 @@ type Agent struct {
 	js    jetstream.JetStream
 	store stateStore
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// statusMu orders status reports: each snapshot is written before the next is taken, so
+	// an older one (e.g. before the listeners were named) never lands after a newer one.
+	statusMu sync.Mutex
 	edge     Edge
 	serving  uint64 // the version serving; 0 = the file's domains
 	doc      []byte // its document; nil for the file's domains

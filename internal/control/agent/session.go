@@ -164,6 +164,8 @@ func (a *Agent) apply(ctx context.Context, rev uint64, raw []byte) {
 
 // putStatus writes the node's status to the nodes bucket.
 func (a *Agent) putStatus(ctx context.Context, state string) {
+	a.statusMu.Lock()
+	defer a.statusMu.Unlock()
 	a.mu.Lock()
 	st := control.NodeStatus{
 		Node: a.node, POP: a.pop, State: state, HTTP: a.cfg.HTTP, HTTPS: a.cfg.HTTPS, Admin: a.cfg.Admin, Advertise: a.advertise(),

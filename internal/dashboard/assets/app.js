@@ -241,9 +241,16 @@ function randomID() {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
+function ackText(a) {
+  if (a.error) return "refused: " + a.error;
+  if (!a.applied) return "had it";
+  if (!a.cached) return "applied";
+  return "applied, held " + a.cached.filter(Boolean).length + " of " + a.cached.length;
+}
+
 function showAcks(ans) {
   const rows = (ans.acks || []).map((a) => el("tr", { "data-node": a.node }, el("td", { text: a.node }), el("td", { text: a.pop }),
-    el("td", { text: a.ms.toFixed(1) }), el("td", { class: a.error ? "bad" : "good", text: a.error ? "refused: " + a.error : a.applied ? "applied" : "had it" })));
+    el("td", { text: a.ms.toFixed(1) }), el("td", { class: a.error ? "bad" : "good", text: ackText(a) })));
   for (const m of ans.missing || []) rows.push(el("tr", {}, el("td", { text: m }), el("td"), el("td", { text: "–" }), el("td", { class: "bad", text: "no answer yet" })));
   for (const m of ans.away || []) rows.push(el("tr", {}, el("td", { text: m }), el("td"), el("td", { text: "–" }), el("td", { class: "muted", text: "away: applies it when it returns" })));
   $("purge-acks").tBodies[0].replaceChildren(...rows);
