@@ -18,10 +18,10 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/demo"
 	"github.com/pixcdn/pixcdn/internal/purge"
+	"github.com/pixcdn/pixcdn/internal/testenv"
 )
 
-// needChromium finds Debian's chromium: a visible skip without it on a developer's machine, a
-// failure in CI (scripts/test.sh installs it).
+// needChromium finds Debian's chromium (a failure without it: testenv.MissingTool).
 func needChromium(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -29,10 +29,7 @@ func needChromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is missing: scripts/test.sh installs it")
-	}
-	t.Skip("chromium is not installed: sudo apt-get install chromium (bash scripts/test.sh installs it)")
+	testenv.MissingTool(t, "chromium is not installed: sudo apt-get install chromium")
 	return ""
 }
 

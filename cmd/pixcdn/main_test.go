@@ -20,6 +20,7 @@ import (
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/demo"
 	"github.com/pixcdn/pixcdn/internal/origin/s3test"
+	"github.com/pixcdn/pixcdn/internal/testenv"
 )
 
 func TestUsageAndVersion(t *testing.T) {
@@ -175,10 +176,7 @@ func TestOneLineDefaultTTL(t *testing.T) {
 func TestOneLineS3Origin(t *testing.T) {
 	bin, err := s3test.Binary()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.MissingTool(t, err.Error())
 	}
 	s3, err := s3test.Start(bin, t.TempDir())
 	if err != nil {

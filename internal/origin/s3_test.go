@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/origin/s3test"
+	"github.com/pixcdn/pixcdn/internal/testenv"
 )
 
 // One versitygw serves every S3 test of the package; each test makes its own bucket.
@@ -40,10 +41,7 @@ func s3Server(t *testing.T) *s3test.Server {
 	t.Helper()
 	bin, err := s3test.Binary()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.MissingTool(t, err.Error())
 	}
 	shared.once.Do(func() {
 		if shared.dir, shared.err = os.MkdirTemp("", "pixcdn-s3test-"); shared.err == nil {

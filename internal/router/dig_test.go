@@ -14,20 +14,18 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pixcdn/pixcdn/internal/testenv"
 )
 
 const testZone = "cdn.pixcdn.test"
 
-// needDig finds dig (Debian's dnsutils): a visible skip on a developer's machine without it,
-// a failure in CI, where scripts/test.sh installs it.
+// needDig finds dig (Debian's dnsutils; a failure without it: testenv.MissingTool).
 func needDig(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("dig")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("dig is missing: scripts/test.sh installs dnsutils")
-		}
-		t.Skip("dig is not installed: sudo apt-get install dnsutils (bash scripts/test.sh installs it)")
+		testenv.MissingTool(t, "dig is not installed: sudo apt-get install dnsutils")
 	}
 	return p
 }
