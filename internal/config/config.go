@@ -126,6 +126,15 @@ type Domain struct {
 	// ServerTiming sends each response's Cache-Status again as Server-Timing (cdn-cache), which
 	// a page can read for its own loads from the Resource Timing API; default false.
 	ServerTiming bool `yaml:"server_timing"`
+	// EarlyHints: what the node does with 103 Early Hints (RFC 8297).
+	EarlyHints EarlyHints `yaml:"early_hints"`
+}
+
+// EarlyHints are a domain's 103 Early Hints settings: a 103 lets a browser preload a page's
+// images and styles before the page itself arrives.
+type EarlyHints struct {
+	Relay     bool `yaml:"relay"`      // true: pass an upstream's 103 on to the client while its miss or pass waits
+	FromCache bool `yaml:"from_cache"` // send a 103 of the stored copy's preload Link fields before answering from it or revalidating it
 }
 
 // TLS names PEM files; both must exist and load as a key pair at validation. A reload

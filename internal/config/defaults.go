@@ -55,6 +55,7 @@ func (d *Domain) setDefaults() {
 		MaxErrorTTL:       Duration(10 * time.Second),
 		Query:             QueryKey{Mode: QueryKeepAll, Sort: &sorted},
 	}
+	d.EarlyHints.Relay = true
 	d.Compress.setDefaults()
 	d.Images.setDefaults()
 }

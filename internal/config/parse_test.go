@@ -426,8 +426,8 @@ func TestDefaults(t *testing.T) {
 	imageDefaults := Images{Enabled: true, Dialects: []string{"imgix", "oss", "image_process"}, MaxSourceBytes: 50 << 20,
 		MaxSourcePixels: 50_000_000, MaxOutputWidth: 8192, MaxOutputHeight: 8192, Timeout: Duration(10 * time.Second), MaxCPU: Duration(5 * time.Second)}
 	want.Domains = []Domain{
-		{Name: "example.com", Origin: httpOrigin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults},
-		{Name: "s3.example.com", Origin: s3Origin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults},
+		{Name: "example.com", Origin: httpOrigin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults, EarlyHints: EarlyHints{Relay: true}},
+		{Name: "s3.example.com", Origin: s3Origin, Cache: cacheDefaults, Compress: compressDefaults, Images: imageDefaults, EarlyHints: EarlyHints{Relay: true}},
 	}
 	got := *c
 	got.lines, got.index = nil, nil

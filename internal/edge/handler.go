@@ -65,7 +65,7 @@ type timingWriter struct {
 }
 
 func (t *timingWriter) WriteHeader(status int) {
-	if !t.wrote {
+	if !t.wrote && status >= 200 { // an interim 103 goes out as it is
 		t.wrote = true
 		h := t.Header()
 		if cs := headerValue(h, "Cache-Status"); cs != "" {
@@ -195,7 +195,7 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 // cacheRequest is what the cache is asked for r.
 func (s *Server) cacheRequest(w http.ResponseWriter, r *http.Request, primary string, from caller) *objcache.Request {
 	return &objcache.Request{HTTP: r, Primary: primary, Now: s.requestNow(w), NoPick: from == fromPeer,
-		OnlyIfCached: onlyIfCached(r.Header)}
+		OnlyIfCached: onlyIfCached(r.Header), W: w}
 }
 
 // onlyIfCached reports Cache-Control: only-if-cached on a request (a peer's probe of the
@@ -216,6 +216,12 @@ func peerTags(w http.ResponseWriter, m *objcache.Meta) {
 // serveStored answers from a stored object, in the coding the request prefers where the
 // domain compresses it.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, d *domain, res *objcache.Result) error {
+	if res.Kind == objcache.Hit && d.cfg.EarlyHints.FromCache && r.ProtoAtLeast(1, 1) {
+		// A revalidated or stale answer had its hints before the cache asked upstream.
+		if links := httpcache.HintLinks(res.Meta.Header["Link"]); len(links) > 0 {
+			objcache.WriteEarlyHints(w, http.Header{"Link": links})
+		}
+	}
 	if enc := d.compress.encodingFor(r, res.Meta, res.Body.Size); enc != "" {
 		return s.serveEncoded(w, r, d, res, enc)
 	}

@@ -59,7 +59,7 @@ func (b *idBlock) take() uint64 {
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
 func (rec *recorder) WriteHeader(status int) {
-	if rec.status == 0 {
+	if rec.status == 0 && status >= 200 { // a 103 is not the response's status
 		rec.status = status
 	}
 	rec.ResponseWriter.WriteHeader(status)

@@ -68,7 +68,7 @@ type countingWriter struct {
 func (c *countingWriter) Header() http.Header { return c.h }
 
 func (c *countingWriter) WriteHeader(status int) {
-	if c.status == 0 {
+	if c.status == 0 && status >= 200 {
 		c.status = status
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pixcdn/pixcdn/internal/httpcache"
+	"github.com/pixcdn/pixcdn/internal/objcache"
 	"github.com/pixcdn/pixcdn/internal/origin"
 )
 
@@ -41,7 +42,9 @@ func (s *Server) passGet(w http.ResponseWriter, r *http.Request, d *domain, fwd,
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, d *domain, req *http.Request, cs httpcache.Status) (int, http.Header, error) {
 	s.stats.Passes.Add(1)
 	start := time.Now()
+	req, stopHints := objcache.RelayHints(d.policy, w, r, req)
 	resp, err := d.origin.Fetch(req)
+	stopHints()
 	took := time.Since(start)
 	addOriginTime(w, took)
 	s.noteOrigin(d, resp, err, took)

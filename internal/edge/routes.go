@@ -160,6 +160,8 @@ func (s *Server) policyOf(d *domain) *objcache.Policy {
 		StaleIfOriginDown: c.StaleIfOriginDown.D(),
 		IdleTimeout:       dc.Origin.ResponseTimeout.D(),
 		Codings:           d.compress != nil,
+		RelayHints:        dc.EarlyHints.Relay,
+		HintsFromStore:    dc.EarlyHints.FromCache,
 	}
 	for st, ttl := range c.StatusTTL {
 		p.StatusTTL[st] = ttl.D()

@@ -3,6 +3,7 @@ package httpcache
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -131,6 +132,21 @@ func FuzzVaryKey(f *testing.F) {
 		}
 		if VaryKey(fields, h1) != k1 {
 			t.Fatal("VaryKey not deterministic")
+		}
+	})
+}
+
+// FuzzHintLinks: any Link field is split without panicking, and every hint returned is a piece
+// of the input that starts with a URI reference.
+func FuzzHintLinks(f *testing.F) {
+	for _, s := range []string{"</a.css>; rel=preload", `</a,b>; rel="preload x", <c>; rel=preconnect`, "<", `"`, "</a>; rel"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, field string) {
+		for _, v := range HintLinks([]string{field}) {
+			if !strings.Contains(field, v) || v[0] != '<' {
+				t.Fatalf("hint %q from %q", v, field)
+			}
 		}
 	})
 }

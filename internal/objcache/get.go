@@ -24,6 +24,10 @@ type Request struct {
 	// OnlyIfCached answers from the store or not at all (RFC 9111 5.2.1.7): a miss is Failed
 	// with ErrNotCached, and nothing goes upstream.
 	OnlyIfCached bool
+	// W, when set, is the client's response writer: 103 Early Hints go to it while a fill this
+	// request leads waits for the upstream's answer (Policy.RelayHints, HintsFromStore). The
+	// cache writes nothing else to it, and nothing once the answer has come.
+	W http.ResponseWriter
 }
 
 // ErrNotCached is the Failed result of an only-if-cached request the store cannot answer.
@@ -191,7 +195,9 @@ func (c *Cache) lead(p *Policy, req *Request, e *Entry, f *flight) Result {
 	}
 	again.Release()
 	key := e.Key
+	r, stopHints := c.hintsFor(p, req, e)
 	res := c.fetch(p, r, e, fillOpts{noPick: req.NoPick}, func() { c.flights.forget(key, f) })
+	stopHints()
 	c.flights.finish(key, f, res)
 	return res
 }

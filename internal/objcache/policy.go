@@ -31,6 +31,10 @@ type Policy struct {
 	Codings bool
 	// Observer, if set, sees this domain's upstream exchanges and coalesced waits.
 	Observer Observer
+	// RelayHints passes an upstream's 103 Early Hints to the client whose request leads a
+	// fill (Request.W), while it waits for the answer; HintsFromStore sends the stored
+	// copy's preload Link fields as a 103 before revalidating it.
+	RelayHints, HintsFromStore bool
 }
 
 // Observer is told what the cache did for one domain (metrics). Calls come from request
