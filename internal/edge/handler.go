@@ -169,7 +169,8 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 	}
 	primary := d.policy.Keys.Key(r.Host, r.URL.EscapedPath(), r.URL.RawQuery, r.Header)
 	var res objcache.Result
-	s.cache.GetInto(d.policy, s.cacheRequest(w, r, primary, from), &res)
+	req := s.cacheRequest(w, r, primary, from) // a value: on the stack, not one allocation per hit
+	s.cache.GetInto(d.policy, &req, &res)
 	defer res.Release()
 	addOriginTime(w, res.Upstream)
 	if from >= fromPeer {
@@ -193,8 +194,8 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 }
 
 // cacheRequest is what the cache is asked for r.
-func (s *Server) cacheRequest(w http.ResponseWriter, r *http.Request, primary string, from caller) *objcache.Request {
-	return &objcache.Request{HTTP: r, Primary: primary, Now: s.requestNow(w), NoPick: from == fromPeer,
+func (s *Server) cacheRequest(w http.ResponseWriter, r *http.Request, primary string, from caller) objcache.Request {
+	return objcache.Request{HTTP: r, Primary: primary, Now: s.requestNow(w), NoPick: from == fromPeer,
 		OnlyIfCached: onlyIfCached(r.Header), W: w}
 }
 

@@ -222,8 +222,9 @@ func (c *Cache) revalidateInBackground(p *Policy, req *Request, e Entry) {
 	}
 	bg := Entry{Primary: e.Primary, Key: e.Key, Meta: e.Meta, Fwd: e.Fwd}
 	ureq, cancel := c.upstreamRequest(p, r, &bg)
+	o := fillOpts{noPick: req.NoPick} // not req itself: the goroutine would move every request to the heap
 	go func() {
-		res := c.fetchWith(p, ureq, cancel, &bg, fillOpts{noPick: req.NoPick}, func() { c.flights.forget(bg.Key, f) })
+		res := c.fetchWith(p, ureq, cancel, &bg, o, func() { c.flights.forget(bg.Key, f) })
 		c.flights.finish(bg.Key, f, res)
 		if res.Body.RC != nil {
 			res.Body.RC.Close() // a background fill's pass-through: nobody reads it
