@@ -65,6 +65,8 @@ var protected = []struct {
 	{"POST", "/reload", ``, 200},
 	{"GET", "/metrics", ``, 200},
 	{"GET", "/stats", ``, 200},
+	{"GET", "/debug/pprof/heap", ``, 200},
+	{"GET", "/debug/pprof/trace?seconds=0.05", ``, 200},
 	{"GET", "/nope", ``, 404},
 	{"GET", "/purge", ``, 405},
 }

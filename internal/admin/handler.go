@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 )
@@ -43,7 +44,22 @@ func newHandler(cfg Config, e Edge) *handler {
 	if cfg.Stats != nil {
 		h.routes["/stats"] = route{http.MethodGet, false, h.stats}
 	}
+	h.addProfiling()
 	return h
+}
+
+// addProfiling serves the Go runtime's profiles and execution trace under /debug/pprof/, behind
+// the token like everything else: what an operator needs to see where a node's CPU, memory
+// or latency goes under real traffic (go tool pprof URL, go tool trace).
+func (h *handler) addProfiling() {
+	h.routes["/debug/pprof/"] = route{http.MethodGet, false, pprof.Index}
+	h.routes["/debug/pprof/cmdline"] = route{http.MethodGet, false, pprof.Cmdline}
+	h.routes["/debug/pprof/profile"] = route{http.MethodGet, false, pprof.Profile}
+	h.routes["/debug/pprof/symbol"] = route{http.MethodGet, false, pprof.Symbol}
+	h.routes["/debug/pprof/trace"] = route{http.MethodGet, false, pprof.Trace}
+	for _, name := range []string{"allocs", "block", "goroutine", "heap", "mutex", "threadcreate"} {
+		h.routes["/debug/pprof/"+name] = route{http.MethodGet, false, pprof.Handler(name).ServeHTTP}
+	}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
