@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,6 +40,8 @@ type result struct {
 	lat                latency.Summary
 	edgeCPU, clientCPU time.Duration // per request
 	otherPct           float64       // of the machine's capacity, used by neither the edge nor this process
+	udpPerReq          float64       // UDP sends per request, both directions (the clients run here); a GSO batch counts once
+	udpDrops           int64         // datagrams dropped for full socket buffers, machine-wide
 	load               string        // load average after
 }
 
@@ -88,6 +91,7 @@ func measure(e *edgeRun, p proto, size int) (result, error) {
 		return result{}, fmt.Errorf("after warm-up: Cache-Status %q (%v), want a hit", cs, err)
 	}
 	runtime.GC() // the last load's garbage is not this one's
+	udp0 := readUDP()
 	edge0, self0, busy0, t0 := procstat.CPU(e.p.Pid()), procstat.SelfCPU(), procstat.MachineBusy(), time.Now()
 	samples, failures := loadFor(rts, p, url, size, *duration)
 	elapsed := time.Since(t0)
@@ -96,8 +100,11 @@ func measure(e *edgeRun, p proto, size int) (result, error) {
 	r := result{proto: p, size: size, requests: int64(len(samples)), failures: failures, lat: latency.Summarize(samples),
 		otherPct: max(0, 100*float64(other)/float64(elapsed*time.Duration(numCPU()))), load: procstat.LoadAvg()}
 	r.rps = float64(r.requests) / elapsed.Seconds()
+	udp := readUDP()
+	r.udpDrops = udp.drops - udp0.drops
 	if r.requests > 0 {
 		r.edgeCPU, r.clientCPU = edge/time.Duration(r.requests), self/time.Duration(r.requests)
+		r.udpPerReq = float64(udp.out-udp0.out) / float64(r.requests)
 	}
 	if failures > r.requests/100 {
 		return r, fmt.Errorf("%d of %d requests failed", failures, r.requests+failures)
@@ -162,4 +169,39 @@ func get(rt http.RoundTripper, p proto, url string, size int) (string, error) {
 		return "", fmt.Errorf("%s: %s, %d bytes", resp.Proto, resp.Status, n)
 	}
 	return resp.Header.Get("Cache-Status"), nil
+}
+
+// udpCounters are the machine's UDP counters (/proc/net/snmp): datagrams sent (as the kernel
+// counts them: a GSO batch once), and datagrams dropped for a full socket buffer, which HTTP/3
+// pays for in retransmissions.
+type udpCounters struct{ out, drops int64 }
+
+func readUDP() udpCounters {
+	data, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return udpCounters{}
+	}
+	var names []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		var c udpCounters
+		for i := 1; i < len(f) && i < len(names); i++ {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			switch names[i] {
+			case "OutDatagrams":
+				c.out = n
+			case "RcvbufErrors", "SndbufErrors":
+				c.drops += n
+			}
+		}
+		return c
+	}
+	return udpCounters{}
 }

@@ -17,11 +17,11 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(
 // printResults prints every load, then for each size the h3/h2 ratios of the medians over the
 // rounds (each round's pair ran back to back on the same edge).
 func printResults(rs []result, sizes []int) {
-	fmt.Println("| size | proto | round | req/s | p50 ms | p99 ms | failed | edge CPU µs/req | client CPU µs/req | other CPU % | load after |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| size | proto | round | req/s | p50 ms | p99 ms | failed | edge CPU µs/req | client CPU µs/req | UDP sends/req | UDP drops | other CPU % | load after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Printf("| %s | %s | %d | %.0f | %s | %s | %d | %.1f | %.1f | %.0f | %s |\n", sizeName(r.size), r.proto, r.round, r.rps,
-			ms(r.lat.P50), ms(r.lat.P99), r.failures, us(r.edgeCPU), us(r.clientCPU), r.otherPct, r.load)
+		fmt.Printf("| %s | %s | %d | %.0f | %s | %s | %d | %.1f | %.1f | %.1f | %d | %.0f | %s |\n", sizeName(r.size), r.proto, r.round, r.rps,
+			ms(r.lat.P50), ms(r.lat.P99), r.failures, us(r.edgeCPU), us(r.clientCPU), r.udpPerReq, r.udpDrops, r.otherPct, r.load)
 	}
 	fmt.Println()
 	fmt.Println("| size | h3 / h2 req/s | h3 / h2 p99 | h3 / h2 edge CPU per request | h3 / h2 client CPU per request |")
