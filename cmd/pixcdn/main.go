@@ -9,7 +9,12 @@ import (
 	"os"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// The edge warns of small UDP buffers itself, through the process logger and with the
+	// sysctls that fix them; quic-go would print the same once more on standard error.
+	os.Setenv("QUIC_GO_DISABLE_RECEIVE_BUFFER_WARNING", "true")
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 const usage = `pixcdn: a CDN edge for images and small files
 

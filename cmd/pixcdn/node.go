@@ -165,7 +165,7 @@ func startNode(ctx context.Context, cfg *config.Config, stderr io.Writer) (n *no
 		}
 		n.agent.SetAddrs(n.edge.Addr(), n.edge.TLSAddr(), adminAddr)
 	}
-	n.log.Info("edge listening", "http", n.edge.Addr(), "https", n.edge.TLSAddr(), "domains", len(n.edge.DomainNames()), "cache_dir", cfg.Cache.Dir)
+	n.log.Info("edge listening", "http", n.edge.Addr(), "https", n.edge.TLSAddr(), "http3", n.edge.H3Addr(), "domains", len(n.edge.DomainNames()), "cache_dir", cfg.Cache.Dir)
 	return n, nil
 }
 

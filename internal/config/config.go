@@ -16,7 +16,7 @@ type Config struct {
 	NodeName  string       `yaml:"node_name"`  // used in Via and Cache-Status; default "pixcdn"
 	POP       string       `yaml:"pop"`        // the point of presence the node belongs to (control plane, router); default "default"
 	Listen    string       `yaml:"listen"`     // plain HTTP; default ":8080"; "off" disables
-	TLSListen string       `yaml:"tls_listen"` // HTTPS (HTTP/1.1 + HTTP/2); default "" (off); required when any domain has tls
+	TLSListen string       `yaml:"tls_listen"` // HTTPS (HTTP/1.1 + HTTP/2 on TCP, HTTP/3 on UDP); default "" (off); required when any domain has tls
 	Admin     Admin        `yaml:"admin"`
 	Server    Server       `yaml:"server"`
 	Cache     Cache        `yaml:"cache"`
@@ -101,6 +101,10 @@ type Server struct {
 	HTTP1             string   `yaml:"http1"`               // plain-HTTP server: "native" (default, internal/h1) or "stdlib" (net/http)
 	TrustedProxies    []string `yaml:"trusted_proxies"`     // CIDRs whose X-Forwarded-For is believed for the client IP
 	TLSMinVersion     string   `yaml:"tls_min_version"`     // "1.2" (default) or "1.3"
+	// HTTP3 serves HTTP/3 (QUIC) on the UDP port of tls_listen beside HTTP/1.1 and HTTP/2 on
+	// TCP, advertised with Alt-Svc; default true. Clients that cannot reach the UDP port keep
+	// using TCP, so turning it on costs them nothing.
+	HTTP3 bool `yaml:"http3"`
 }
 
 // Cache sizes the storage shared by all domains.
@@ -128,6 +132,10 @@ type Domain struct {
 	ServerTiming bool `yaml:"server_timing"`
 	// EarlyHints: what the node does with 103 Early Hints (RFC 8297).
 	EarlyHints EarlyHints `yaml:"early_hints"`
+	// HTTP3 advertises HTTP/3 for the domain (Alt-Svc on its HTTPS responses over TCP) while
+	// server.http3 is on; default true. Off, requests that still arrive over HTTP/3 (from a
+	// client that remembered an earlier Alt-Svc) are answered, with Alt-Svc: clear.
+	HTTP3 bool `yaml:"http3"`
 }
 
 // EarlyHints are a domain's 103 Early Hints settings: a 103 lets a browser preload a page's

@@ -25,6 +25,7 @@ func (c *Config) setDefaults() {
 		MaxBodyBytes:      10 << 20,
 		HTTP1:             HTTP1Native,
 		TLSMinVersion:     "1.2",
+		HTTP3:             true,
 	}
 	c.Cache = Cache{
 		MemorySize:      256 << 20,
@@ -46,6 +47,7 @@ func (d *Domain) setDefaults() {
 		MaxHeaderBytes:  64 << 10,
 		IndexFile:       "index.html",
 	}
+	d.HTTP3 = true
 	sorted := true
 	d.Cache = DomainCache{
 		HeuristicPercent:  10,

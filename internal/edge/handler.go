@@ -49,6 +49,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, from caller) erro
 		s.reject(w, http.StatusMisdirectedRequest, "unknown host")
 		return nil
 	}
+	if r.TLS != nil {
+		s.advertiseH3(w.Header(), r, d)
+	}
 	if d.cfg.ServerTiming && from == fromClient {
 		w = &timingWriter{ResponseWriter: w}
 	}

@@ -65,6 +65,15 @@ func (s *Server) Start() error {
 			MinVersion:     tlsVersion(s.cfg.Server.TLSMinVersion),
 			NextProtos:     []string{"h2", "http/1.1"},
 		}
+		if sc.HTTP3 {
+			// Before the TLS server runs: its requests read the Alt-Svc value (plain HTTP
+			// ones, already served, never do).
+			if err := s.startHTTP3(ln.Addr().(*net.TCPAddr)); err != nil {
+				ln.Close()
+				s.Shutdown(context.Background())
+				return err
+			}
+		}
 		s.servers = append(s.servers, srv)
 		s.tlsAddr = ln.Addr().String()
 		s.run(func() error { return srv.ServeTLS(ln, "", "") })
@@ -111,8 +120,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// stoppable is a running server of either kind (net/http for TLS and on request, h1 for
-// plain HTTP/1.1).
+// stoppable is a running server of any kind (net/http for TLS and on request, h1 for plain
+// HTTP/1.1, http3 for HTTP/3).
 type stoppable interface {
 	Shutdown(ctx context.Context) error
 	Close() error
@@ -123,6 +132,8 @@ type listeners struct {
 	servers []stoppable
 	addrs   []string
 	tlsAddr string
+	h3Addr  string   // the UDP address of HTTP/3; "" when off
+	altSvc  []string // the Alt-Svc value advertising it; nil when off
 	wg      sync.WaitGroup
 }
 

@@ -114,7 +114,7 @@ func (s *Server) report(rec *recorder, r *http.Request, start time.Time) {
 	cs := headerValue(rec.Header(), "Cache-Status")
 	*ri = metrics.RequestInfo{
 		Start: start, Duration: time.Since(start), Domain: rec.domain,
-		Status: rec.status, BytesSent: rec.bytes, CacheStatus: cacheClass(cs, rec.status),
+		Status: rec.status, BytesSent: rec.bytes, CacheStatus: cacheClass(cs, rec.status), ProtoMajor: r.ProtoMajor,
 	}
 	if s.metrics != nil {
 		s.metrics.Request(ri)

@@ -13,7 +13,8 @@ var hopByHop = [...]string{
 }
 
 // RemoveHopByHop deletes, in place, Connection and every field it names, then the fixed
-// hop-by-hop fields (RFC 9110 7.6.1).
+// hop-by-hop fields (RFC 9110 7.6.1), and Alt-Svc: an upstream's alternative services (its
+// own HTTP/3 port, RFC 7838) are not the ones of the cache that relays its answer.
 func RemoveHopByHop(h http.Header) {
 	for _, line := range h["Connection"] {
 		for line != "" {
@@ -27,6 +28,7 @@ func RemoveHopByHop(h http.Header) {
 	for _, f := range hopByHop {
 		delete(h, f)
 	}
+	delete(h, "Alt-Svc")
 }
 
 // notUpdatedBy304 are the fields a 304 must not overwrite: they describe the stored body's bytes,

@@ -10,7 +10,7 @@ func TestRemoveHopByHop(t *testing.T) {
 	h := hdr("Connection", "close, X-Private", "Connection", "x-other", "X-Private", "1", "X-Other", "2",
 		"Keep-Alive", "timeout=5", "Proxy-Connection", "keep-alive", "Proxy-Authenticate", "Basic",
 		"Proxy-Authorization", "Basic x", "TE", "trailers", "Trailer", "X-T", "Transfer-Encoding", "chunked",
-		"Upgrade", "h2c", "Content-Type", "image/png", "Cache-Control", "max-age=1")
+		"Upgrade", "h2c", "Alt-Svc", `h3=":8443"`, "Content-Type", "image/png", "Cache-Control", "max-age=1")
 	RemoveHopByHop(h)
 	want := hdr("Content-Type", "image/png", "Cache-Control", "max-age=1")
 	if !reflect.DeepEqual(h, want) {

@@ -30,11 +30,11 @@ func smallBuckets() Config {
 func TestScriptedSequence(t *testing.T) {
 	m, reg := newTest(t, smallBuckets())
 	for _, ri := range []RequestInfo{
-		{Domain: "img.example.com", CacheStatus: "hit", Status: 200, BytesSent: 1000, Duration: 500 * time.Microsecond},
-		{Domain: "img.example.com", CacheStatus: "hit", Status: 304, BytesSent: 0, Duration: 500 * time.Microsecond},
-		{Domain: "img.example.com", CacheStatus: "miss", Status: 200, BytesSent: 3000, Duration: 250 * time.Millisecond},
-		{Domain: "img.example.com", CacheStatus: "hit", Status: 200, BytesSent: 1000, Duration: 2 * time.Second},
-		{Domain: "", CacheStatus: "", Status: 404, BytesSent: 9, Duration: 0},
+		{Domain: "img.example.com", CacheStatus: "hit", Status: 200, BytesSent: 1000, Duration: 500 * time.Microsecond, ProtoMajor: 1},
+		{Domain: "img.example.com", CacheStatus: "hit", Status: 304, BytesSent: 0, Duration: 500 * time.Microsecond, ProtoMajor: 2},
+		{Domain: "img.example.com", CacheStatus: "miss", Status: 200, BytesSent: 3000, Duration: 250 * time.Millisecond, ProtoMajor: 3},
+		{Domain: "img.example.com", CacheStatus: "hit", Status: 200, BytesSent: 1000, Duration: 2 * time.Second, ProtoMajor: 3},
+		{Domain: "", CacheStatus: "", Status: 404, BytesSent: 9, Duration: 0, ProtoMajor: 1},
 		{Domain: "*", CacheStatus: "bogus", Status: 0, BytesSent: 0, Duration: 0},
 	} {
 		m.Request(&ri)
@@ -57,6 +57,13 @@ pixcdn_requests_total{cache="hit",code_class="3xx",domain="img.example.com"} 1
 pixcdn_requests_total{cache="miss",code_class="2xx",domain="img.example.com"} 1
 pixcdn_requests_total{cache="none",code_class="4xx",domain=""} 1
 pixcdn_requests_total{cache="other",code_class="other",domain="*"} 1
+# HELP pixcdn_requests_by_protocol_total Requests answered, by configured domain and HTTP version (http1, h2, h3).
+# TYPE pixcdn_requests_by_protocol_total counter
+pixcdn_requests_by_protocol_total{domain="img.example.com",proto="http1"} 1
+pixcdn_requests_by_protocol_total{domain="img.example.com",proto="h2"} 1
+pixcdn_requests_by_protocol_total{domain="img.example.com",proto="h3"} 2
+pixcdn_requests_by_protocol_total{domain="",proto="http1"} 1
+pixcdn_requests_by_protocol_total{domain="*",proto="other"} 1
 # HELP pixcdn_response_bytes_total Response body bytes sent, by configured domain and cache class.
 # TYPE pixcdn_response_bytes_total counter
 pixcdn_response_bytes_total{cache="hit",domain="img.example.com"} 2000

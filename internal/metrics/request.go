@@ -42,6 +42,18 @@ func codeIndex(status int) int {
 	return status/100 - 1
 }
 
+// protoLabels name the HTTP versions by ProtoMajor: http1 (HTTP/1.0 and 1.1), h2, h3.
+var protoLabels = [...]string{"http1", "h2", "h3", "other"}
+
+const nProto = len(protoLabels)
+
+func protoIndex(major int) int {
+	if major < 1 || major > 3 {
+		return nProto - 1
+	}
+	return major - 1
+}
+
 // domainSeries holds one domain's request counts (sharded, see requestStats) and its
 // coalesced counter, resolved on first use.
 type domainSeries struct {
@@ -96,12 +108,12 @@ func resolveObserver(cell *atomic.Pointer[observerCell], vec *prometheus.Histogr
 	return o.Observer
 }
 
-// Request records one finished request: pixcdn_requests_total, pixcdn_response_bytes_total and
-// pixcdn_request_duration_seconds. It allocates nothing once the domain has been seen, writes
+// Request records one finished request: pixcdn_requests_total, pixcdn_response_bytes_total,
+// pixcdn_request_duration_seconds and pixcdn_requests_by_protocol_total. It allocates nothing once the domain has been seen, writes
 // only words of its CPU's shard, and does not keep ri.
 func (m *Metrics) Request(ri *RequestInfo) {
 	d := m.domains.get(ri.Domain)
-	m.reqStats.add(d.shards, cacheIndex(ri.CacheStatus), codeIndex(ri.Status), ri.BytesSent, ri.Duration)
+	m.reqStats.add(d.shards, cacheIndex(ri.CacheStatus), codeIndex(ri.Status), protoIndex(ri.ProtoMajor), ri.BytesSent, ri.Duration)
 }
 
 // Coalesced records one request that waited on another's fill (pixcdn_coalesced_waiters_total).

@@ -12,6 +12,7 @@ type RequestInfo struct {
 	Domain string
 	// URI is the RequestURI as received.
 	Host, Method, URI, Proto string
+	ProtoMajor               int // 1, 2 or 3: the HTTP version, for the metrics (Proto is for the log)
 	RemoteIP                 string
 	Status                   int
 	BytesSent                int64         // body bytes written

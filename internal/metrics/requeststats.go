@@ -26,7 +26,7 @@ type requestStats struct {
 	next    atomic.Uint32
 	handles sync.Pool // *shardHandle
 
-	requests, bytes, duration *prometheus.Desc
+	requests, bytes, duration, protocols *prometheus.Desc
 }
 
 type shardHandle struct{ i int }
@@ -43,6 +43,8 @@ func newRequestStats(buckets []float64) *requestStats {
 		"Response body bytes sent, by configured domain and cache class.", []string{"domain", "cache"}, nil)
 	rs.duration = prometheus.NewDesc(namespace+"_request_duration_seconds",
 		"Time from request start to the last body byte written.", []string{"domain", "cache"}, nil)
+	rs.protocols = prometheus.NewDesc(namespace+"_requests_by_protocol_total",
+		"Requests answered, by configured domain and HTTP version (http1, h2, h3).", []string{"domain", "proto"}, nil)
 	return rs
 }
 
@@ -53,6 +55,7 @@ type requestCells struct {
 	requests [nCache][nCode]atomic.Uint64
 	bytes    [nCache]atomic.Uint64
 	nanos    [nCache]atomic.Int64 // duration sum
+	protos   [nProto]atomic.Uint64
 	// counts holds, per cache class, one count per bucket (not cumulative) and one past the
 	// last bound (+Inf).
 	counts []atomic.Uint64
@@ -68,11 +71,12 @@ func (rs *requestStats) newShards() []*requestCells {
 }
 
 // add counts one request into one of shards.
-func (rs *requestStats) add(shards []*requestCells, ci, ki int, bytes int64, d time.Duration) {
+func (rs *requestStats) add(shards []*requestCells, ci, ki, pi int, bytes int64, d time.Duration) {
 	h := rs.handles.Get().(*shardHandle)
 	c := shards[h.i]
 	rs.handles.Put(h)
 	c.requests[ci][ki].Add(1)
+	c.protos[pi].Add(1)
 	c.bytes[ci].Add(uint64(max(bytes, 0)))
 	c.nanos[ci].Add(int64(d))
 	c.counts[ci*(len(rs.buckets)+1)+rs.bucket(d.Seconds())].Add(1)
@@ -92,6 +96,15 @@ func (rs *requestStats) bucket(v float64) int {
 // collect sends one domain's series: a requests_total series per (cache, code) seen, and a
 // bytes and a duration series per cache class seen, as the lazily created children did.
 func (rs *requestStats) collect(ch chan<- prometheus.Metric, domain string, shards []*requestCells) {
+	for pi := range nProto {
+		var n uint64
+		for _, c := range shards {
+			n += c.protos[pi].Load()
+		}
+		if n > 0 {
+			ch <- prometheus.MustNewConstMetric(rs.protocols, prometheus.CounterValue, float64(n), domain, protoLabels[pi])
+		}
+	}
 	nb := len(rs.buckets) + 1
 	for ci := range nCache {
 		var seen, bytes uint64
@@ -146,6 +159,7 @@ func (c requestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- rs.requests
 	ch <- rs.bytes
 	ch <- rs.duration
+	ch <- rs.protocols
 }
 
 // Collect reads the domains map as it is now; names folded into the overflow series map to it

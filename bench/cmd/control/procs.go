@@ -1,16 +1,13 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/pixcdn/pixcdn/bench/internal/children"
+	"github.com/pixcdn/pixcdn/bench/internal/pixcdnbin"
 	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
@@ -38,20 +35,7 @@ var (
 )
 
 // buildPixcdn builds ./cmd/pixcdn of the module this program runs in.
-func buildPixcdn(dir string) (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
-		return "", errors.New("not inside the pixcdn module: run from the repository (or give -bin)")
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	bin := filepath.Join(dir, "pixcdn")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/pixcdn")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/pixcdn: %v\n%s", err, out)
-	}
-	return bin, nil
-}
+var buildPixcdn = pixcdnbin.Build
 
 func cpuOfProcs(ps []*proc) time.Duration {
 	var t time.Duration

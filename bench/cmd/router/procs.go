@@ -1,18 +1,16 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pixcdn/pixcdn/bench/internal/children"
+	"github.com/pixcdn/pixcdn/bench/internal/pixcdnbin"
 	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
@@ -77,32 +75,11 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// moduleRoot is the directory of the pixcdn module this program runs in.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	mod := strings.TrimSpace(string(out))
-	if err != nil || mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the pixcdn module: run from the repository (or give -bin and -part without decide)")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// buildPixcdn builds ./cmd/pixcdn of the module this program runs in.
-func buildPixcdn(dir string) (string, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "pixcdn")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pixcdn")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/pixcdn: %v\n%s", err, out)
-	}
-	return bin, nil
-}
+// moduleRoot and buildPixcdn find and build the module this program runs in.
+var (
+	moduleRoot  = pixcdnbin.ModuleRoot
+	buildPixcdn = pixcdnbin.Build
+)
 
 // treeCPU is the CPU of pid and its direct children (nginx's master and workers).
 func treeCPU(pid int) time.Duration {
