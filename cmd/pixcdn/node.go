@@ -26,7 +26,6 @@ import (
 	"github.com/pixcdn/pixcdn/internal/edge"
 	"github.com/pixcdn/pixcdn/internal/livestats"
 	"github.com/pixcdn/pixcdn/internal/metrics"
-	"github.com/pixcdn/pixcdn/internal/procs"
 	"github.com/pixcdn/pixcdn/internal/store"
 )
 
@@ -82,7 +81,6 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, ready func
 func serveUntilSignal(cfg *config.Config, stderr io.Writer, ready func(r running)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	startAdaptiveProcs(ctx, cfg, stderr)
 	return serve(ctx, cfg, stderr, ready)
 }
 
@@ -410,16 +408,6 @@ func applyConfig(srv *edge.Server, m *metrics.Metrics, cfg *config.Config) error
 // setMemoryLimit gives the Go runtime a soft memory limit of the memory tier plus headroom,
 // so garbage from objects streaming through is collected before the heap doubles past the
 // tier (GOGC alone lets it). GOMEMLIMIT in the environment wins.
-// startAdaptiveProcs sizes GOMAXPROCS to the CPUs the process gets (server.adaptive_procs).
-// Only a real process runs it, never a test's in-process node: GOMAXPROCS is the process's.
-// An operator's GOMAXPROCS variable is a fixed choice and wins.
-func startAdaptiveProcs(ctx context.Context, cfg *config.Config, stderr io.Writer) {
-	if !cfg.Server.AdaptiveProcs || os.Getenv("GOMAXPROCS") != "" {
-		return
-	}
-	procs.Start(ctx, procs.Config{Logger: newLogger(cfg.Log, stderr)})
-}
-
 func setMemoryLimit(cfg *config.Config, log *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return

@@ -105,11 +105,6 @@ type Server struct {
 	// TCP, advertised with Alt-Svc; default true. Clients that cannot reach the UDP port keep
 	// using TCP, so turning it on costs them nothing.
 	HTTP3 bool `yaml:"http3"`
-	// AdaptiveProcs lowers GOMAXPROCS while the process's threads wait in the kernel's run
-	// queue (the machine's CPUs are busy with other work) and raises it again when a CPU is
-	// idle (internal/procs); default true. Off, or with the GOMAXPROCS variable set, the
-	// runtime's own count stays.
-	AdaptiveProcs bool `yaml:"adaptive_procs"`
 }
 
 // Cache sizes the storage shared by all domains.

@@ -26,7 +26,6 @@ func (c *Config) setDefaults() {
 		HTTP1:             HTTP1Native,
 		TLSMinVersion:     "1.2",
 		HTTP3:             true,
-		AdaptiveProcs:     true,
 	}
 	c.Cache = Cache{
 		MemorySize:      256 << 20,

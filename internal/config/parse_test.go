@@ -412,7 +412,7 @@ func TestDefaults(t *testing.T) {
 		Log: Log{Metrics: true, Level: "info", Format: "text", AccessFormat: "json"},
 		Server: Server{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(time.Minute), SendTimeout: Duration(time.Minute),
 			IdleTimeout: Duration(2 * time.Minute), ShutdownTimeout: Duration(30 * time.Second),
-			MaxHeaderBytes: 64 << 10, MaxURLBytes: 8 << 10, MaxBodyBytes: 10 << 20, HTTP1: HTTP1Native, TLSMinVersion: "1.2", HTTP3: true, AdaptiveProcs: true},
+			MaxHeaderBytes: 64 << 10, MaxURLBytes: 8 << 10, MaxBodyBytes: 10 << 20, HTTP1: HTTP1Native, TLSMinVersion: "1.2", HTTP3: true},
 		Cache: Cache{MemorySize: 256 << 20, MemoryObjectMax: 1 << 20, DiskSize: 10 << 30, SegmentSize: 64 << 20, MaxObjectSize: 1 << 30},
 	}
 	cacheDefaults := DomainCache{HeuristicPercent: 10, HeuristicMin: Duration(10 * time.Second), HeuristicMax: Duration(time.Hour),
