@@ -21,6 +21,7 @@ require (
 	github.com/tdewolff/minify/v2 v2.24.8
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.58.0
+	golang.org/x/exp v0.0.0-20260209203927-2842357ff358
 	golang.org/x/sys v0.50.0
 )
 
