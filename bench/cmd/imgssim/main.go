@@ -3,7 +3,7 @@
 // channel and their mean, so bench/run.sh images can check that default encoder qualities do not
 // visibly degrade a photo. ImageMagick 6 (Debian's) has no SSIM metric and the Debian libjxl
 // tools ship no butteraugli or ssimulacra2, hence this small program; decode other formats to
-// PNG (vips copy x.avif x.png) first.
+// PNG (vips copy x.avif x.png) first. The measure itself is bench/internal/ssim.
 package main
 
 import (
@@ -12,6 +12,8 @@ import (
 	"image/png"
 	"io"
 	"os"
+
+	"github.com/pixcdn/pixcdn/bench/internal/ssim"
 )
 
 func main() {
@@ -33,7 +35,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := SSIM(ref, img)
+	s, err := ssim.SSIM(ref, img)
 	if err != nil {
 		return err
 	}

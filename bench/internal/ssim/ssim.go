@@ -1,4 +1,8 @@
-package main
+// Package ssim computes the structural similarity (SSIM, Wang et al. 2004: 11x11 Gaussian
+// window, sigma 1.5, K1 0.01, K2 0.03, L 255) of two images of the same size, per R, G and B
+// channel, for the benchmark programs that check encoder quality (bench/cmd/imgssim,
+// bench/cmd/imgcmp).
+package ssim
 
 import (
 	"fmt"

@@ -1,15 +1,10 @@
-package main
+package ssim
 
 import (
-	"bytes"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -79,29 +74,5 @@ func TestKernelNormalised(t *testing.T) {
 	}
 	if math.Abs(s-1) > 1e-12 || kernel[5] <= kernel[4] {
 		t.Errorf("kernel sum %v, centre %v", s, kernel[5])
-	}
-}
-
-func TestRunOnFiles(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, img image.Image) string {
-		var b bytes.Buffer
-		if err := png.Encode(&b, img); err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, b.Bytes(), 0o644)
-		return p
-	}
-	a, b := write("a.png", noisy(32, 32, 1, 8)), write("b.png", noisy(32, 32, 1, 8))
-	var out strings.Builder
-	if err := run([]string{a, b}, &out); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(out.String(), "SSIM=1.00000 ") {
-		t.Errorf("output %q", out.String())
-	}
-	if err := run([]string{a}, &out); err == nil {
-		t.Error("one argument accepted")
 	}
 }
