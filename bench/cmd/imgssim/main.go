@@ -8,8 +8,6 @@ package main
 
 import (
 	"fmt"
-	"image"
-	"image/png"
 	"io"
 	"os"
 
@@ -27,11 +25,11 @@ func run(args []string, out io.Writer) error {
 	if len(args) != 2 {
 		return fmt.Errorf("usage: imgssim REFERENCE.png IMAGE.png")
 	}
-	ref, err := readPNG(args[0])
+	ref, err := ssim.ReadPNG(args[0])
 	if err != nil {
 		return err
 	}
-	img, err := readPNG(args[1])
+	img, err := ssim.ReadPNG(args[1])
 	if err != nil {
 		return err
 	}
@@ -41,17 +39,4 @@ func run(args []string, out io.Writer) error {
 	}
 	_, err = fmt.Fprintf(out, "SSIM=%.5f r=%.5f g=%.5f b=%.5f\n", s.Mean(), s[0], s[1], s[2])
 	return err
-}
-
-func readPNG(name string) (image.Image, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return img, nil
 }

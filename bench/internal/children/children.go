@@ -4,9 +4,13 @@
 package children
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -108,4 +112,23 @@ func StopAll() {
 	if len(ps) > 0 {
 		Stop(ps)
 	}
+}
+
+// BuildPixcdn builds ./cmd/pixcdn of the module the calling program runs in (go run from the
+// repository) into dir, and returns the binary's path.
+func BuildPixcdn(dir string) (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	mod := strings.TrimSpace(string(out))
+	if err != nil || mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the pixcdn module: run from the repository (or give the binary)")
+	}
+	bin := filepath.Join(dir, "pixcdn")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pixcdn")
+	cmd.Dir = filepath.Dir(mod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/pixcdn: %v\n%s", err, out)
+	}
+	return bin, nil
 }

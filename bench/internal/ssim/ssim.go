@@ -7,7 +7,9 @@ package ssim
 import (
 	"fmt"
 	"image"
+	"image/png"
 	"math"
+	"os"
 )
 
 // Channels is the SSIM of the R, G and B channels.
@@ -116,4 +118,19 @@ func blur(g gray) gray {
 		}
 	}
 	return out
+}
+
+// ReadPNG decodes a PNG file (other formats are decoded to PNG first, e.g. vips copy x.avif
+// x.png).
+func ReadPNG(name string) (image.Image, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return img, nil
 }
