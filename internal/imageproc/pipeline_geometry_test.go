@@ -76,3 +76,59 @@ func TestMarkPosition(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanLoad: how a source is opened for a target: the shrink-on-load factor (the largest
+// power of two that leaves at least the output, as imgproxy picks it), sequential decoding
+// where nothing reads the source out of order, vips_thumbnail for HEIF-family sources only.
+func TestPlanLoad(t *testing.T) {
+	var lim Limits
+	lim.SetDefaults()
+	photo := Header{Format: "jpeg", Width: 2000, Height: 1500, Pages: 1, Orientation: 1}
+	with := func(h Header, f func(*Header)) Header { f(&h); return h }
+	tests := []struct {
+		name     string
+		head     Header
+		spec     Spec
+		animated bool
+		want     loadPlan
+	}{
+		{"jpeg 2000 to 300: decoded at 500", photo, Spec{Width: 300},
+			false, loadPlan{shrink: 4, sequential: true}},
+		{"jpeg 2000 to 250: 1/8 would leave 187 of the 188 rows", photo, Spec{Width: 250},
+			false, loadPlan{shrink: 4, sequential: true}},
+		{"jpeg 2000 to 200: 1/8", photo, Spec{Width: 200},
+			false, loadPlan{shrink: 8, sequential: true}},
+		{"jpeg 2000 to 1001: no shrink", photo, Spec{Width: 1001},
+			false, loadPlan{shrink: 1, sequential: true}},
+		{"jpeg 2000 to 1000: 1/2", photo, Spec{Width: 1000},
+			false, loadPlan{shrink: 2, sequential: true}},
+		{"fill: the covering side decides", photo, Spec{Width: 300, Height: 300, Mode: "fill"},
+			false, loadPlan{shrink: 4, sequential: true}},
+		{"webp scales on load too", with(photo, func(h *Header) { h.Format = "webp" }), Spec{Width: 300},
+			false, loadPlan{shrink: 4, sequential: true}},
+		{"png: full size, sequential", with(photo, func(h *Header) { h.Format = "png" }), Spec{Width: 300},
+			false, loadPlan{shrink: 1, sequential: true}},
+		{"avif: vips_thumbnail", with(photo, func(h *Header) { h.Format = "avif" }), Spec{Width: 300},
+			false, loadPlan{shrink: 1, thumbnail: true}},
+		{"heic: vips_thumbnail", with(photo, func(h *Header) { h.Format = "heic" }), Spec{Width: 300},
+			false, loadPlan{shrink: 1, thumbnail: true}},
+		{"exif rotation reads out of order", with(photo, func(h *Header) { h.Orientation = 6 }), Spec{Width: 300},
+			false, loadPlan{shrink: 4}},
+		{"exif rotation turned off", with(photo, func(h *Header) { h.Orientation = 6 }), Spec{Width: 300, NoAutoOrient: true},
+			false, loadPlan{shrink: 4, sequential: true}},
+		{"crop: shrink by the rectangle, random access", photo, Spec{Width: 100, Crop: &Rect{W: 1000, H: 500}},
+			false, loadPlan{shrink: 8}},
+		{"animation: whole, random access", with(photo, func(h *Header) { h.Format = "gif"; h.Pages = 3 }), Spec{Width: 300, Format: "gif"},
+			true, loadPlan{shrink: 1}},
+	}
+	for _, tt := range tests {
+		got, err := planLoad(tt.head, tt.spec, lim, tt.animated)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got.geom = geometry{}
+		if got != tt.want {
+			t.Errorf("%s: planLoad = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}

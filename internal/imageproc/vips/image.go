@@ -136,23 +136,35 @@ func Thumbnail(buf []byte, width, height int, size Size, noRotate bool) (*Image,
 	return &Image{p: out}, nil
 }
 
-// Load opens buf lazily. shrink > 1 asks the JPEG and WebP loaders to decode
-// at 1/shrink size (others ignore it); allPages loads every frame of a GIF or
-// WebP as one tall image with a page height.
+// Load opens buf lazily for random access. shrink > 1 asks the JPEG and WebP loaders to
+// decode at 1/shrink size (others ignore it); allPages loads every frame of a GIF or WebP as
+// one tall image with a page height.
 func Load(buf []byte, shrink int, allPages bool) (*Image, error) {
+	return load("load", buf, shrink, allPages, false)
+}
+
+// LoadSequential opens one frame of buf for a single top-to-bottom pass (libvips' sequential
+// access), shrunk as Load does: the decoder then streams into the pipeline as it is computed,
+// with no full-size buffer of its own. A step that reads pixels out of order (rotation,
+// EXIF auto-rotation, a vertical flip, smart crop) must Materialize the image first.
+func LoadSequential(buf []byte, shrink int) (*Image, error) {
+	return load("load", buf, shrink, false, true)
+}
+
+func load(op string, buf []byte, shrink int, allPages, sequential bool) (*Image, error) {
 	if err := start(); err != nil {
 		return nil, err
 	}
 	if len(buf) == 0 {
-		return nil, &Error{Kind: ErrUnsupported, Op: "load", Msg: "empty"}
+		return nil, &Error{Kind: ErrUnsupported, Op: op, Msg: "empty"}
 	}
 	var out *C.VipsImage
-	switch C.px_load(unsafe.Pointer(&buf[0]), C.size_t(len(buf)), C.int(shrink), cbool(allPages), &out) {
+	switch C.px_load(unsafe.Pointer(&buf[0]), C.size_t(len(buf)), C.int(shrink), cbool(allPages), cbool(sequential), &out) {
 	case 0:
 	case -2:
-		return nil, &Error{Kind: ErrUnsupported, Op: "load", Msg: takeError()}
+		return nil, &Error{Kind: ErrUnsupported, Op: op, Msg: takeError()}
 	default:
-		return nil, failure("load", nil)
+		return nil, failure(op, nil)
 	}
 	return &Image{p: out}, nil
 }

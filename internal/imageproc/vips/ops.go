@@ -13,10 +13,11 @@ import (
 // Each method below replaces the image with the result of one libvips
 // operation. libvips is lazy: they build the pipeline, Save computes it.
 
-// Resize scales to exactly width x height (aspect changes if asked).
+// Resize scales to exactly width x height (aspect changes if asked) with lanczos3, alpha
+// premultiplied.
 func (im *Image) Resize(width, height int) error {
 	return im.replace("resize", func(out **C.VipsImage) C.int {
-		return C.px_thumbnail_image(im.p, C.int(width), C.int(height), out)
+		return C.px_resize(im.p, C.int(width), C.int(height), out)
 	})
 }
 

@@ -29,8 +29,8 @@ int px_probe(const void *buf, size_t len, px_header *h);
 void px_describe(VipsImage *im, px_header *h);
 
 int px_thumbnail(const void *buf, size_t len, int width, int height, int size, int no_rotate, VipsImage **out);
-int px_load(const void *buf, size_t len, int shrink, int all_pages, VipsImage **out);
-int px_thumbnail_image(VipsImage *in, int width, int height, VipsImage **out);
+int px_load(const void *buf, size_t len, int shrink, int all_pages, int sequential, VipsImage **out);
+int px_resize(VipsImage *in, int width, int height, VipsImage **out);
 int px_autorot(VipsImage *in, VipsImage **out);
 int px_materialize(VipsImage *in, VipsImage **out);
 int px_extract(VipsImage *in, int x, int y, int w, int h, VipsImage **out);

@@ -142,3 +142,86 @@ func TestNoLeak(t *testing.T) {
 		t.Fatalf("tracked mem %d -> %d", before, after)
 	}
 }
+
+// halfClear is w x h: the left half opaque red, the right half fully transparent with green
+// under the zero alpha (what editors leave in cut-outs).
+func halfClear(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.NRGBA{255, 0, 0, 255}
+			if x >= w/2 {
+				c = color.NRGBA{0, 255, 0, 0}
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func savedNRGBA(t *testing.T, im *Image) *image.NRGBA {
+	t.Helper()
+	out, err := im.Save(SaveOptions{Format: "png", Effort: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := dec.(*image.NRGBA)
+	if !ok {
+		t.Fatalf("decoded %T, want NRGBA", dec)
+	}
+	return n
+}
+
+// TestResizePremultiplies: the 8-bit resize weighs colour by alpha, so the green under the
+// transparent half never bleeds into the edge's partly transparent pixels; and it matches
+// vips_thumbnail's float premultiplication to a level or so.
+func TestResizePremultiplies(t *testing.T) {
+	src := halfClear(t, 96, 32)
+	im, err := LoadSequential(src, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	if err := im.Resize(30, 10); err != nil {
+		t.Fatal(err)
+	}
+	got := savedNRGBA(t, im)
+	if b := got.Bounds(); b.Dx() != 30 || b.Dy() != 10 {
+		t.Fatalf("resized to %v", b)
+	}
+	edge := 0
+	for i := 0; i < len(got.Pix); i += 4 {
+		r, g, a := got.Pix[i], got.Pix[i+1], got.Pix[i+3]
+		if a > 8 && (g > 12 || r < 240) {
+			t.Fatalf("pixel %d: %v: green bled into the red", i/4, got.Pix[i:i+4])
+		}
+		if a > 8 && a < 247 {
+			edge++
+		}
+	}
+	if edge == 0 {
+		t.Fatal("no partly transparent pixel at the edge: the test proves nothing")
+	}
+	th, err := Thumbnail(src, 30, 10, SizeForce, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Close()
+	want := savedNRGBA(t, th)
+	for i := range got.Pix {
+		if i%4 == 3 || want.Pix[i|3] > 8 { // alpha always; colour where it is visible
+			if d := int(got.Pix[i]) - int(want.Pix[i]); d > 2 || d < -2 {
+				t.Fatalf("sample %d: %d vs vips_thumbnail's %d", i, got.Pix[i], want.Pix[i])
+			}
+		}
+	}
+}
