@@ -212,12 +212,12 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 	}
 	// Refused from the header alone (a bomb, a transform over the CPU budget) before the job
 	// takes a place in the queue; the cost weighs the client's share of the workers.
-	cost, err := imageproc.Plan(body, spec, d.images.limits)
+	job, err := imageproc.Plan(body, spec, d.images.limits)
 	if err != nil {
 		s.stats.ImagesFailed.Add(1)
 		return objcache.Made{}, err
 	}
-	release, err := s.images.Acquire(ctx, s.imageClient(src), cost)
+	release, err := s.images.Acquire(ctx, s.imageClient(src), job.Cost)
 	if err != nil {
 		switch {
 		case errors.Is(err, imageproc.ErrBusy):
@@ -229,7 +229,7 @@ func (s *Server) makeImage(ctx context.Context, src *http.Request, d *domain, t 
 		return objcache.Made{}, err
 	}
 	defer release()
-	res, err := imageproc.Process(ctx, body, spec, d.images.limits, func(ctx context.Context, path string) ([]byte, error) {
+	res, err := job.Run(ctx, func(ctx context.Context, path string) ([]byte, error) {
 		return s.fetchMark(ctx, src, d, path)
 	})
 	if err != nil {

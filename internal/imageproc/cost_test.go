@@ -1,6 +1,7 @@
 package imageproc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -55,9 +56,9 @@ func TestCostLimitRefusesBeforeDecoding(t *testing.T) {
 	if _, err := Process(context.Background(), src, spec, Limits{}, nil); !errors.Is(err, ErrTooCostly) {
 		t.Fatalf("Process: %v, want ErrTooCostly", err)
 	}
-	c, err := Plan(src, Spec{Width: 300, Format: "avif"}, Limits{})
-	if err != nil || c <= 0 || c > DefaultMaxCost {
-		t.Fatalf("a thumbnail: cost %v, %v", c, err)
+	job, err := Plan(src, Spec{Width: 300, Format: "avif"}, Limits{})
+	if err != nil || job.Cost <= 0 || job.Cost > DefaultMaxCost {
+		t.Fatalf("a thumbnail: %+v, %v", job, err)
 	}
 	if _, err := Plan(src, spec, Limits{MaxCost: -1}); err != nil {
 		t.Fatalf("no limit: %v", err)
@@ -91,7 +92,7 @@ func BenchmarkCostEstimate(b *testing.B) {
 		{"upscale-avif-3000", photo, Spec{Width: 3000, Upscale: true, Format: "avif"}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			est, err := Plan(tc.src, tc.spec, Limits{MaxCost: -1})
+			job, err := Plan(tc.src, tc.spec, Limits{MaxCost: -1})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -102,8 +103,35 @@ func BenchmarkCostEstimate(b *testing.B) {
 				}
 			}
 			cpu := float64(cpuTime()-start) / float64(time.Millisecond) / float64(b.N)
-			b.ReportMetric(float64(est), "est-ms/op")
-			b.ReportMetric(cpu/float64(est), "cpu/est")
+			b.ReportMetric(float64(job.Cost), "est-ms/op")
+			b.ReportMetric(cpu/float64(job.Cost), "cpu/est")
 		})
+	}
+}
+
+// TestPlanThenRun: the Job Plan returns runs to the result Process gives, from the header Plan
+// read (Run probes no second time), and can be run again.
+func TestPlanThenRun(t *testing.T) {
+	src := photoJPEG(t, 400, 300)
+	spec := Spec{Width: 100, Format: "webp"}
+	job, err := Plan(src, spec, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.head.Width != 400 || job.head.Format != "jpeg" {
+		t.Fatalf("planned header %+v", job.head)
+	}
+	want, err := Process(context.Background(), src, spec, Limits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		got, err := job.Run(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Format != "webp" || got.Width != 100 || !bytes.Equal(got.Body, want.Body) {
+			t.Fatalf("Run: %s %dx%d, %d bytes; Process: %d bytes", got.Format, got.Width, got.Height, len(got.Body), len(want.Body))
+		}
 	}
 }

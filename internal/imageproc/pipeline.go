@@ -24,24 +24,61 @@ type Result struct {
 // modified by the pipeline.
 type FetchFunc func(ctx context.Context, path string) ([]byte, error)
 
-// Process runs spec over src. For spec.Info it answers JSON {"width",
+// Process runs spec over src: Plan, then Run. For spec.Info it answers JSON {"width",
 // "height","format","size"} of the source without decoding it. Watermarks
 // are fetched with fetch; a nil fetch refuses them with a *ParamError.
 // Format "auto" must be resolved by the caller (NegotiateFormat); if it is
 // not, the source format is used. lim's zero fields take their defaults.
-//
-// The work is an ordered list of small steps with the deadline checked
-// between them; libvips' lazy evaluation (inside save) is stopped by a
-// Canceller the deadline fires. Errors are *Error of kind ErrNotImage,
-// ErrUnprocessable or ErrTimeout.
+// Errors are *Error of kind ErrNotImage, ErrUnprocessable, ErrTooCostly or ErrTimeout.
 func Process(ctx context.Context, src []byte, spec Spec, lim Limits, fetch func(ctx context.Context, path string) ([]byte, error)) (Result, error) {
+	job, err := Plan(src, spec, lim)
+	if err != nil {
+		return Result{}, err
+	}
+	return job.Run(ctx, fetch)
+}
+
+// A Job is one source and transform whose header Plan has read and checked, with its
+// estimated Cost, so that a scheduler can weigh it before it takes a worker. Run makes the
+// result without reading the header again; it does not change the Job.
+type Job struct {
+	Cost Cost
+	src  []byte
+	spec Spec
+	lim  Limits
+	head Header
+}
+
+// Plan reads the source's header and refuses from it alone what Process would refuse (not an
+// image, a bomb, a transform over the cost limit), before anything is decoded.
+func Plan(src []byte, spec Spec, lim Limits) (*Job, error) {
 	lim.SetDefaults()
 	if err := lim.Validate(); err != nil {
-		return Result{}, &Error{Kind: ErrUnprocessable, Op: "limits", Err: err}
+		return nil, &Error{Kind: ErrUnprocessable, Op: "limits", Err: err}
 	}
-	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	h, err := inspect(src, spec, lim)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Estimate(h, spec, lim)
+	if err != nil {
+		return nil, err
+	}
+	if err := lim.checkCost(c); err != nil {
+		return nil, err
+	}
+	return &Job{Cost: c, src: src, spec: spec, lim: lim, head: h}, nil
+}
+
+// Run makes the Job's result. The work is an ordered list of small steps with the deadline
+// (ctx's, and the Limits' Timeout) checked between them; libvips' lazy evaluation (inside
+// save) is stopped by a Canceller the deadline fires.
+func (p *Job) Run(ctx context.Context, fetch FetchFunc) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.lim.Timeout)
 	defer cancel()
-	j := &job{ctx: ctx, src: src, spec: spec, lim: lim, fetch: fetch, cancel: vips.NewCanceller()}
+	j := &job{ctx: ctx, src: p.src, spec: p.spec, lim: p.lim, fetch: fetch, cancel: vips.NewCanceller(), head: p.head}
+	j.format = outputFormat(j.spec.Format, j.head.Format)
+	j.animated = j.head.Pages > 1 && (j.format == "gif" || j.format == "webp")
 	stop := context.AfterFunc(ctx, j.cancel.Cancel)
 	defer func() {
 		stop()
@@ -122,9 +159,7 @@ var steps = []struct {
 	name string
 	run  func(*job) error
 }{
-	{"probe", (*job).probe},
 	{"info", (*job).info},
-	{"cost", (*job).cost},
 	{"load", (*job).load},
 	{"crop", perFrame((*job).cropRect)},
 	{"resize", perFrame((*job).resize)},
@@ -153,17 +188,6 @@ func perFrame(step func(*job, *vips.Image) error) func(*job) error {
 	}
 }
 
-func (j *job) probe() error {
-	h, err := inspect(j.src, j.spec, j.lim)
-	if err != nil {
-		return err
-	}
-	j.head = h
-	j.format = outputFormat(j.spec.Format, h.Format)
-	j.animated = h.Pages > 1 && (j.format == "gif" || j.format == "webp")
-	return nil
-}
-
 // inspect reads a source's header and refuses a source over the limits.
 func inspect(src []byte, spec Spec, lim Limits) (Header, error) {
 	h, err := Probe(src)
@@ -174,31 +198,6 @@ func inspect(src []byte, spec Spec, lim Limits) (Header, error) {
 		lim.MaxSourcePixels = 1 << 62
 	}
 	return h, lim.checkSource(src, h)
-}
-
-// cost refuses a job estimated over the cost limit, before anything is decoded.
-func (j *job) cost() error {
-	c, err := Estimate(j.head, j.spec, j.lim)
-	if err != nil {
-		return err
-	}
-	return j.lim.checkCost(c)
-}
-
-// Plan is what Process would refuse from the source's header alone (not an image, a bomb,
-// a transform over the cost limit), and the job's estimated Cost, read before the job
-// waits for a worker so that the scheduler can weigh it.
-func Plan(src []byte, spec Spec, lim Limits) (Cost, error) {
-	lim.SetDefaults()
-	h, err := inspect(src, spec, lim)
-	if err != nil {
-		return 0, err
-	}
-	c, err := Estimate(h, spec, lim)
-	if err != nil {
-		return 0, err
-	}
-	return c, lim.checkCost(c)
 }
 
 // outputFormat: "" (and an unresolved "auto") keep the source format,
