@@ -18,6 +18,14 @@ var defaultQuality = map[string]int{"jpeg": 80, "webp": 80, "avif": 60}
 // fraction of the default 4 for a few percent more bytes.
 var effort = map[string]int{"png": 6, "webp": 4, "avif": 2, "gif": 4}
 
+// progressiveMinPixels: a JPEG output larger than this is progressive, a smaller one baseline.
+// Progressive scans carry their own Huffman tables, which a thumbnail does not earn back: at
+// 300x225 (q80) the demo photo's progressive JPEG is 5 % larger than its baseline one and a
+// grainy photo's 0.4 % smaller, while encoding it costs 1-2 ms more, 5-8 % of the whole job;
+// from about 500 px wide progressive is smaller on grainy photos (2-3 %) and renders coarse
+// to fine while it loads, which only large images show. imgproxy saves baseline by default.
+const progressiveMinPixels = 100_000
+
 // CompressedQuality is the quality auto=compress gives a default quality q (the pipeline's
 // own, or one a domain configures): 10 lower, at least 1.
 func CompressedQuality(q int) int { return max(q-10, 1) }
@@ -30,7 +38,9 @@ func (j *job) saveOptions() vips.SaveOptions {
 			q = CompressedQuality(q)
 		}
 	}
-	return vips.SaveOptions{Format: j.format, Quality: q, Effort: effort[j.format]}
+	w, h := j.frames[0].Width(), j.frames[0].Height()
+	return vips.SaveOptions{Format: j.format, Quality: q, Effort: effort[j.format],
+		Progressive: j.format == "jpeg" && w*h > progressiveMinPixels}
 }
 
 // save joins the frames of an animation, computes and encodes. Metadata is

@@ -1,7 +1,6 @@
 package imageproc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -459,10 +458,34 @@ func TestHEICSource(t *testing.T) {
 	wantColour(t, res.Body, 0.25, 0.25, 0.5, 0.5, color.NRGBA{200, 40, 40, 255}, 12)
 }
 
+// TestProgressiveJPEG: a JPEG output over progressiveMinPixels is progressive (SOF2), a
+// thumbnail baseline (SOF0).
 func TestProgressiveJPEG(t *testing.T) {
-	res := process(t, photoJPEG(t, 400, 300), Spec{Width: 200, Format: "jpeg"})
-	if !bytes.Contains(res.Body, []byte{0xff, 0xc2}) || bytes.Contains(res.Body, []byte{0xff, 0xc0, 0x00, 0x11}) {
-		t.Fatal("output is not a progressive JPEG (no SOF2 marker)")
+	sof := func(body []byte) string {
+		for i := 2; i+3 < len(body); {
+			if body[i] != 0xff {
+				return "no marker"
+			}
+			switch m := body[i+1]; m {
+			case 0xc0, 0xc1:
+				return "baseline"
+			case 0xc2:
+				return "progressive"
+			default:
+				i += 2 + (int(body[i+2])<<8 | int(body[i+3]))
+			}
+		}
+		return "no frame"
+	}
+	src := photoJPEG(t, 800, 600)
+	for _, tt := range []struct {
+		width int
+		want  string
+	}{{365, "progressive"}, {364, "baseline"}, {200, "baseline"}, {800, "progressive"}} {
+		res := process(t, src, Spec{Width: tt.width, Format: "jpeg"})
+		if got := sof(res.Body); got != tt.want {
+			t.Errorf("%d px wide (%dx%d): %s, want %s", tt.width, res.Width, res.Height, got, tt.want)
+		}
 	}
 }
 

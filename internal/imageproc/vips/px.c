@@ -382,21 +382,23 @@ static int px_strip_fields(VipsImage *in, VipsImage **out) {
 	return 0;
 }
 
-static int px_encode(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len);
+static int px_encode(VipsImage *in, int format, int quality, int effort, int lossless, int progressive, void **buf,
+	size_t *len);
 
-int px_save(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len) {
+int px_save(VipsImage *in, int format, int quality, int effort, int lossless, int progressive, void **buf, size_t *len) {
 	VipsImage *clean = NULL;
 	if (px_strip_fields(in, &clean))
 		return -1;
-	int r = px_encode(clean, format, quality, effort, lossless, buf, len);
+	int r = px_encode(clean, format, quality, effort, lossless, progressive, buf, len);
 	g_object_unref(clean);
 	return r;
 }
 
-static int px_encode(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len) {
+static int px_encode(VipsImage *in, int format, int quality, int effort, int lossless, int progressive, void **buf,
+	size_t *len) {
 	switch (format) {
 	case PX_JPEG:
-		return vips_jpegsave_buffer(in, buf, len, "Q", quality, "interlace", TRUE, "optimize_coding", TRUE,
+		return vips_jpegsave_buffer(in, buf, len, "Q", quality, "interlace", progressive, "optimize_coding", TRUE,
 			"strip", TRUE, "subsample_mode", VIPS_FOREIGN_SUBSAMPLE_AUTO, NULL);
 	case PX_PNG:
 		return vips_pngsave_buffer(in, buf, len, "compression", effort, "strip", TRUE, NULL);

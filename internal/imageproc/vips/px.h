@@ -48,7 +48,7 @@ int px_join(VipsImage **pages, int n, VipsImage **out);
 int px_copy_memory(VipsImage *in, VipsImage **out);
 double px_avg(VipsImage *in, int x, int y, int w, int h, double *bands, double *devs, int nbands);
 
-int px_save(VipsImage *in, int format, int quality, int effort, int lossless, void **buf, size_t *len);
+int px_save(VipsImage *in, int format, int quality, int effort, int lossless, int progressive, void **buf, size_t *len);
 
 px_cancel *px_cancel_new(void);
 void px_cancel_set(px_cancel *c);

@@ -16,13 +16,14 @@ type SaveOptions struct {
 	Quality  int    // 1..100 for jpeg, webp and avif
 	Effort   int    // png: zlib level 0..9; webp: 0..6; avif: 0..9; gif: 1..10
 	Lossless bool   // webp and avif
+	// Progressive JPEG (several scans, coarse to fine) rather than baseline (one scan).
+	Progressive bool
 }
 
 var formatCodes = map[string]C.int{"jpeg": C.PX_JPEG, "png": C.PX_PNG, "webp": C.PX_WEBP, "avif": C.PX_AVIF, "gif": C.PX_GIF}
 
-// Save computes the image and encodes it. JPEG is progressive with optimised
-// Huffman tables and chroma subsampling below quality 90; WebP and GIF keep
-// the frames of an image made by Join.
+// Save computes the image and encodes it. JPEG has optimised Huffman tables and chroma
+// subsampling below quality 90; WebP and GIF keep the frames of an image made by Join.
 func (im *Image) Save(o SaveOptions) ([]byte, error) {
 	code, ok := formatCodes[o.Format]
 	if !ok {
@@ -30,7 +31,7 @@ func (im *Image) Save(o SaveOptions) ([]byte, error) {
 	}
 	var buf unsafe.Pointer
 	var n C.size_t
-	if C.px_save(im.p, code, C.int(o.Quality), C.int(o.Effort), cbool(o.Lossless), &buf, &n) != 0 {
+	if C.px_save(im.p, code, C.int(o.Quality), C.int(o.Effort), cbool(o.Lossless), cbool(o.Progressive), &buf, &n) != 0 {
 		return nil, failure("save "+o.Format, im.cancel)
 	}
 	defer C.g_free(C.gpointer(buf))
