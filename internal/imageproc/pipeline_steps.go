@@ -42,10 +42,8 @@ type loadPlan struct {
 // full decode resized with lanczos3, a 300 px result measured 50.4 dB PSNR this
 // way and 52.8 dB through vips_thumbnail on a smooth photo, 42.1 and 44.8 dB on
 // a noisy one, both far above what q80 encoding keeps, for 20-30 % less CPU.
-// imgproxy picks the same factor.) Other stills are loaded at full size and resized
-// by the resize step, whose premultiplied 8-bit resampling costs about half of
-// vips_thumbnail's premultiplied floats on a source with alpha; HEIF and AVIF sources go
-// through vips_thumbnail. Animations kept as such are loaded whole and split into frames.
+// imgproxy picks the same factor.) Other stills are loaded at full size, sequentially, and
+// resized by the resize step; HEIF and AVIF sources go through vips_thumbnail. Animations kept as such are loaded whole and split into frames.
 func planLoad(head Header, s Spec, lim Limits, animated bool) (loadPlan, error) {
 	w, h := orientedSize(head, s, animated)
 	p := loadPlan{shrink: 1, sequential: !animated && s.Crop == nil && (s.NoAutoOrient || head.Orientation <= 1)}

@@ -181,9 +181,9 @@ func savedNRGBA(t *testing.T, im *Image) *image.NRGBA {
 	return n
 }
 
-// TestResizePremultiplies: the 8-bit resize weighs colour by alpha, so the green under the
+// TestResizePremultiplies: the resize weighs colour by alpha, so the green under the
 // transparent half never bleeds into the edge's partly transparent pixels; and it matches
-// vips_thumbnail's float premultiplication to a level or so.
+// vips_thumbnail's premultiplied resize to a level or so.
 func TestResizePremultiplies(t *testing.T) {
 	src := halfClear(t, 96, 32)
 	im, err := LoadSequential(src, 1)
