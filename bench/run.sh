@@ -9,6 +9,8 @@
 #   bench/run.sh access   access control: rules' cost on the hit path, a one-key flood, spoofed keys
 #   bench/run.sh images   image pipeline: CPU per image under load vs the libvips CLI, cached variants,
 #                         bytes and SSIM of the default formats, RSS during a mixed soak (BENCH_IMG_SOAK)
+#   bench/run.sh imgcmp   image CPU per image beside imgproxy, same sources and load (go run ./bench/cmd/imgcmp;
+#                         IMGPROXY_BIN, default /tmp/imgproxy-ref/imgproxy, built from imgproxy's release tag)
 #   bench/run.sh text     text compression: ratio and CPU/MB per coding, br hits vs identity
 #   bench/run.sh control  control plane: purges to 5/20/100 edges, the NATS reference, config pushes (go run ./bench/cmd/control)
 #   bench/run.sh router   the router: decision time, DNS with dnsperf, HTTP 302 vs nginx, a node's death (go run ./bench/cmd/router)
@@ -1587,6 +1589,24 @@ cmd_images() {
 	[[ ,$parts, != *,bytes,* ]] || img_bytes
 }
 
+# cmd_imgcmp: section 14, pixcdn beside imgproxy on the sources of section 7 (BENCH_IMG_SOURCES);
+# BENCH_IMGCMP_ARGS passes more flags (-rounds 3 -d 15s, -also before=BINARY...).
+cmd_imgcmp() {
+	MEASURE=imgcmp
+	local imgproxy=${IMGPROXY_BIN:-/tmp/imgproxy-ref/imgproxy}
+	[ -x "$imgproxy" ] || die "no imgproxy at $imgproxy (build its release tag, see docs/BENCHMARKS.md section 14, or set IMGPROXY_BIN)"
+	ensure_pkg vips libvips-tools
+	IMG_DIR="$WORK/images"
+	if [[ ${BENCH_IMG_SOURCES:-generated} == demo ]]; then
+		img_demo_sources "$IMG_DIR"
+	else
+		img_gen "$IMG_DIR"
+	fi
+	cp "$IMG_DIR"/* "$RAW/"
+	# shellcheck disable=SC2086 # BENCH_IMGCMP_ARGS is a list of flags
+	(cd "$ROOT" && go run ./bench/cmd/imgcmp -bin "$BIN/pixcdn" -imgproxy "$imgproxy" -sources "$IMG_DIR" ${BENCH_IMGCMP_ARGS:-}) | out
+}
+
 # text_edge: br from the cache next to identity, wrk alternating.
 text_edge() {
 	MEASURE=text-edge
@@ -1649,9 +1669,9 @@ cmd_text() {
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	hit | herd | rss | rebuild | ops | access | images | text | control | router | all) ;;
+	hit | herd | rss | rebuild | ops | access | images | imgcmp | text | control | router | all) ;;
 	*)
-		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|images|text|control|router|all" >&2
+		echo "usage: bench/run.sh hit|herd|rss|rebuild|ops|access|images|imgcmp|text|control|router|all" >&2
 		exit 2
 		;;
 	esac
@@ -1675,6 +1695,7 @@ main() {
 	ops) cmd_ops ;;
 	access) cmd_access ;;
 	images) cmd_images ;;
+	imgcmp) cmd_imgcmp ;;
 	text) cmd_text ;;
 	control) (cd "$ROOT" && go run ./bench/cmd/control -bin "$BIN/pixcdn") | out ;;
 	router) ensure_pkg dnsperf dnsperf && (cd "$ROOT" && go run ./bench/cmd/router -bin "$BIN/pixcdn") | out ;;

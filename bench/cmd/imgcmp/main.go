@@ -15,8 +15,9 @@
 //
 // Encoder settings are matched: the quality is in both URLs, WebP effort 4 on both, AVIF
 // effort -avif-effort on pixcdn's side is what pixcdn's pipeline uses and imgproxy gets
-// IMGPROXY_AVIF_SPEED = 9 - effort; JPEG is progressive on both unless -imgproxy-env says
-// otherwise. imgproxy is a reference program built from its release tag (never committed).
+// IMGPROXY_AVIF_SPEED = 9 - effort; JPEG is baseline on both at these sizes (imgproxy's default;
+// pixcdn's below 100 000 output pixels). imgproxy's other defaults stay (-imgproxy-env adds
+// settings). imgproxy is a reference program built from its release tag (never committed).
 //
 //	go run ./bench/cmd/imgcmp -imgproxy /tmp/imgproxy-ref/imgproxy -sources demo -d 20s
 package main
@@ -43,7 +44,7 @@ var (
 	workers     = flag.Int("workers", 2, "image workers of both servers (pixcdn images.workers, IMGPROXY_WORKERS)")
 	caseList    = flag.String("cases", "a,b,c,d", "workloads to run: a (JPEG → 300 px JPEG), b (→ WebP), c (→ AVIF), d (PNG with alpha → 512 px WebP)")
 	avifEffort  = flag.Int("avif-effort", 2, "AVIF effort pixcdn's pipeline uses; imgproxy gets IMGPROXY_AVIF_SPEED=9-effort")
-	imgproxyEnv = flag.String("imgproxy-env", "IMGPROXY_JPEG_PROGRESSIVE=true", "extra imgproxy settings, comma-separated KEY=VALUE")
+	imgproxyEnv = flag.String("imgproxy-env", "", "extra imgproxy settings, comma-separated KEY=VALUE (e.g. IMGPROXY_JPEG_PROGRESSIVE=true)")
 	also        = flag.String("also", "", "more pixcdn builds measured in the same run, comma-separated NAME=BINARY (e.g. before=/tmp/pixcdn-main)")
 	keep        = flag.String("keep", "", "directory to keep the sources, outputs and references in (default: removed)")
 )
