@@ -1272,7 +1272,7 @@ img_gen() {
 
 # img_demo_sources DIR: the demo site's painted photo (2000x1500 JPEG) and alpha badge
 # (1024x768 PNG) as photo.jpg and alpha.png: smoother sources, closer to what a web page
-# holds than the generated grain (BENCH_IMG_SOURCES=demo).
+# holds than the generated grain (BENCH_IMG_SOURCES=demo). -L: the demo answers from its router, a 302 to a node.
 img_demo_sources() {
 	local dir=$1 port pid
 	mkdir -p "$dir"
@@ -1281,8 +1281,8 @@ img_demo_sources() {
 	pid=$!
 	PIDS+=("$pid")
 	wait_http "http://127.0.0.1:$port/"
-	curl -fsS -o "$dir/photo.jpg" "http://127.0.0.1:$port/img/lake-2000x1500.jpg"
-	curl -fsS -o "$dir/alpha.png" "http://127.0.0.1:$port/img/badge-1024x768.png"
+	curl -fsSL -o "$dir/photo.jpg" "http://127.0.0.1:$port/img/lake-2000x1500.jpg"
+	curl -fsSL -o "$dir/alpha.png" "http://127.0.0.1:$port/img/badge-1024x768.png"
 	stop_pid "$pid"
 }
 
