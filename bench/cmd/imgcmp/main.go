@@ -154,6 +154,9 @@ func measureCase(c workload, srcDir, outDir string, servers []*server, rep *repo
 			}
 			fmt.Fprintf(os.Stderr, "imgcmp:   %.1f images/s, %.2f CPU ms / image, other CPU %.0f %%, load %s\n",
 				m.perSecond(), m.cpuPerImage(), m.otherPct, m.loadAfter)
+			if m.failures > 0 {
+				fmt.Fprintf(os.Stderr, "imgcmp:   %d failures, the last: %s\n", m.failures, m.lastFail)
+			}
 			rep.run(c, s.name, m)
 		}
 	}
