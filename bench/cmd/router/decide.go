@@ -33,7 +33,7 @@ func decidePart(work string) ([]decideResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, other := w.end(toolCPU)
+	_, other := w.End(toolCPU)
 	data, _ := os.ReadFile(out)
 	var rs []decideResult
 	var raw []string

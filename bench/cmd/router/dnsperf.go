@@ -132,7 +132,7 @@ func dnsperfRun(rr *routerRun, port, data, outPath string, v dnsVariant, q int) 
 	if err != nil {
 		return r, err
 	}
-	srv, other := w.end(toolCPU)
+	srv, other := w.End(toolCPU)
 	after, _ := answersByReason(rr.metrics, "dns")
 	r.reasons, r.other = diffReasons(before, after), other
 	if err := parseDnsperf(outPath, &r); err != nil {

@@ -145,7 +145,7 @@ func healthRounds(work, bin string, iv time.Duration) (healthResult, error) {
 		// the probe ticker.
 		time.Sleep(time.Duration(round) * iv / time.Duration(*deaths+1))
 	}
-	_, res.other = w.end(0)
+	_, res.other = w.End(0)
 	return res, nil
 }
 

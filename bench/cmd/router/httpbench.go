@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/nginx"
+	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 )
 
 // httpRouter is the router the DNS part started (its -http listener), reused here.
@@ -68,14 +70,14 @@ func httpPart(work, bin string) ([]wrkResult, error) {
 	}
 	fmt.Printf("## HTTP 302 mode: wrk against `pixcdn router -http` and nginx `return 302`\n\n")
 	fmt.Printf("`wrk -t2 -c64 -d%v --latency -H 'Host: %s'`, router and nginx alternating, %d rounds; the second load uses `bench/wrk/paths.lua` (`WRK_PATH_PREFIX=/photos/2026/ WRK_PATH_COUNT=1000`). nginx %s: `worker_processes auto`, `access_log off`, `keepalive_requests 1000000`, `location / { return 302 http://iad-1.%s.%s$request_uri; }`. The router's client is loopback: reason=fallback, the default POP iad, the URL's node among its 4 by rendezvous hashing. Load average before: %s.\n\n",
-		*duration, domain, *rounds, nginxVersion(), domain, zone, loadAvg())
+		*duration, domain, *rounds, nginx.Version(), domain, zone, loadAvg())
 	var out []wrkResult
 	for round := 1; round <= *rounds; round++ {
 		for _, l := range httpLoads {
 			for _, srv := range []struct {
 				name, base string
 				cpu        func() time.Duration
-			}{{"router", "http://" + rr.http, rr.cpu}, {"nginx", ngURL, func() time.Duration { return treeCPU(ng.Pid()) }}} {
+			}{{"router", "http://" + rr.http, rr.cpu}, {"nginx", ngURL, func() time.Duration { return procstat.TreeCPU(ng.Pid()) }}} {
 				r, err := wrkRun(root, dir, l.script, srv.base+l.path, srv.cpu)
 				if err != nil {
 					return out, fmt.Errorf("%s %s: %w", srv.name, l.name, err)
@@ -116,7 +118,7 @@ func wrkRun(root, dir, script, url string, cpu func() time.Duration) (wrkResult,
 	if err != nil {
 		return r, err
 	}
-	srv, other := w.end(toolCPU)
+	srv, other := w.End(toolCPU)
 	r.other = other
 	data, _ := os.ReadFile(out)
 	var line string
@@ -174,7 +176,7 @@ http {
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		return nil, "", err
 	}
-	p, err := startServer("nginx", filepath.Join(ndir, "nginx.log"), nginxBin(), "-p", ndir, "-c", cf, "-g", "daemon off;")
+	p, err := startServer("nginx", filepath.Join(ndir, "nginx.log"), nginx.Bin(), "-p", ndir, "-c", cf, "-g", "daemon off;")
 	if err != nil {
 		return nil, "", err
 	}
@@ -190,18 +192,6 @@ http {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func nginxBin() string {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	return "/usr/sbin/nginx"
-}
-
-func nginxVersion() string {
-	out, _ := exec.Command(nginxBin(), "-v").CombinedOutput()
-	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "nginx version: "))
 }
 
 func printHTTP(rs []wrkResult) {

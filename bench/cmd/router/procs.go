@@ -5,8 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pixcdn/pixcdn/bench/internal/children"
@@ -49,21 +47,14 @@ func runTool(limit time.Duration, name, outPath string, env []string, dir, bin s
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	p, err := children.Start(name, cmd, nil)
-	if err != nil {
+	st, err := children.Run(name, cmd, limit)
+	if st == nil {
 		return 0, err
 	}
-	select {
-	case <-p.Done:
-		children.Forget(p)
-	case <-time.After(limit):
-		stopProcs([]*proc{p})
-		return 0, fmt.Errorf("%s did not finish within %v (stopped; output in %s)", name, limit, outPath)
-	}
-	cpu := p.State.UserTime() + p.State.SystemTime()
-	if !p.State.Success() {
+	cpu := st.UserTime() + st.SystemTime()
+	if err != nil {
 		data, _ := os.ReadFile(outPath)
-		return cpu, fmt.Errorf("%s: %s\n%s", name, p.State, tail(data, 2000))
+		return cpu, fmt.Errorf("%w (output in %s)\n%s", err, outPath, tail(data, 2000))
 	}
 	return cpu, nil
 }
@@ -81,47 +72,15 @@ var (
 	buildPixcdn = pixcdnbin.Build
 )
 
-// treeCPU is the CPU of pid and its direct children (nginx's master and workers).
-func treeCPU(pid int) time.Duration {
-	t := cpuOf(pid)
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	for _, f := range strings.Fields(string(data)) {
-		if c, err := strconv.Atoi(f); err == nil {
-			t += cpuOf(c)
-		}
-	}
-	return t
-}
-
 func numCPU() int { return runtime.NumCPU() }
 
-// cpuWindow is the CPU used over a measure: the server measured, this process, and everything
-// on the machine (other engineers' builds and tests share these cores).
-type cpuWindow struct {
-	server    func() time.Duration
-	srv, self time.Duration
-	busy      time.Duration
-	at        time.Time
-}
-
-func startCPU(server func() time.Duration) cpuWindow {
-	return cpuWindow{server: server, srv: server(), self: selfCPU(), busy: machineBusy(), at: time.Now()}
-}
-
-// end returns the server's CPU since start and the share of the machine's capacity used by
-// processes other than the server, this process and the load tool (its CPU given), in percent.
-func (w cpuWindow) end(tool time.Duration) (server time.Duration, otherPct float64) {
-	server = w.server() - w.srv
-	self := selfCPU() - w.self
-	other := machineBusy() - w.busy - server - self - tool
-	capacity := time.Since(w.at) * time.Duration(numCPU())
-	return server, max(0, 100*float64(other)/float64(capacity))
-}
+// startCPU opens a CPU window over one measure: the server's CPU, and how busy the rest of the
+// machine was (procstat.Window).
+var startCPU = procstat.StartWindow
 
 // The CPU and machine readers every benchmark program shares.
 var (
-	cpuOf       = procstat.CPU
-	selfCPU     = procstat.SelfCPU
-	loadAvg     = procstat.LoadAvg
-	machineBusy = procstat.MachineBusy
+	cpuOf   = procstat.CPU
+	selfCPU = procstat.SelfCPU
+	loadAvg = procstat.LoadAvg
 )

@@ -132,3 +132,43 @@ func BuildPixcdn(dir string) (string, error) {
 	}
 	return bin, nil
 }
+
+// Run runs cmd to completion as a tracked child (its output already set up): at most limit,
+// then SIGTERM and SIGKILL. It returns how the process ended; an error when it could not
+// start, ran past limit, or did not exit 0.
+func Run(name string, cmd *exec.Cmd, limit time.Duration) (*os.ProcessState, error) {
+	p, err := Start(name, cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-p.Done:
+		Forget(p)
+	case <-time.After(limit):
+		Stop([]*Proc{p})
+		return p.State, fmt.Errorf("%s did not finish within %v (stopped)", name, limit)
+	}
+	if !p.State.Success() {
+		return p.State, fmt.Errorf("%s: %s", name, p.State)
+	}
+	return p.State, nil
+}
+
+// StartServer starts bin with args as a tracked child, its output to a new file at logPath,
+// with env added to this process's environment.
+func StartServer(name, logPath string, env []string, bin string, args ...string) (*Proc, error) {
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	p, err := Start(name, cmd, lf)
+	if err != nil {
+		lf.Close()
+	}
+	return p, err
+}

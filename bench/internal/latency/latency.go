@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/stats"
 )
 
 // Summary is the spread of one set of samples.
@@ -28,9 +30,7 @@ func Summarize(samples []time.Duration) Summary {
 // Percentile is the nearest-rank p-th percentile of sorted (the smallest sample with at least
 // p % of the samples at or below it). sorted must be sorted ascending and non-empty.
 func Percentile(sorted []time.Duration, p float64) time.Duration {
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	rank = max(1, min(rank, len(sorted)))
-	return sorted[rank-1]
+	return stats.Percentile(sorted, p)
 }
 
 // Ms writes d in milliseconds with one decimal, the unit of every report table.
