@@ -71,8 +71,8 @@ func TestIsHit(t *testing.T) {
 
 func TestWrkSecs(t *testing.T) {
 	for d, want := range map[time.Duration]string{3 * time.Second: "3s", 90 * time.Second: "90s", 200 * time.Millisecond: "1s"} {
-		if got := wrkSecs(d); got != want {
-			t.Errorf("wrkSecs(%v) = %s, want %s", d, got, want)
+		if got := secs(d); got != want {
+			t.Errorf("secs(%v) = %s, want %s", d, got, want)
 		}
 	}
 }

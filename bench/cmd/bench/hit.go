@@ -31,7 +31,7 @@ func runHit(s *session) {
 		r.Para("%s", note)
 	}
 	r.Para("wrk -t2 -c64 -d%s --latency, %d rounds, pixcdn (GOMAXPROCS=%d) and nginx (worker_processes auto, sendfile %s) alternating; load average before: %s.",
-		wrkSecs(s.k.duration), s.k.rounds, s.gomaxprocs(), onOff(s.k.sendfile), loadavg())
+		secs(s.k.duration), s.k.rounds, s.gomaxprocs(), onOff(s.k.sendfile), loadavg())
 	servers := []struct {
 		name, base string
 		cpu        func() time.Duration

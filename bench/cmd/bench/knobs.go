@@ -169,7 +169,7 @@ func parts(list string, known ...string) (map[string]bool, error) {
 	return want, nil
 }
 
-// wrkSecs is d as wrk is given it, whole seconds ("15s").
-func wrkSecs(d time.Duration) string {
+// secs is d in whole seconds ("15s", "60s"), as wrk is given it and the reports print it.
+func secs(d time.Duration) string {
 	return strconv.Itoa(max(1, int((d+time.Second/2)/time.Second))) + "s"
 }

@@ -1,7 +1,5 @@
 package main
 
-func runHerd(s *session)    { notPorted(s) }
-func runRSS(s *session)     { notPorted(s) }
 func runRebuild(s *session) { notPorted(s) }
 func runOps(s *session)     { notPorted(s) }
 func runAccess(s *session)  { notPorted(s) }
@@ -9,6 +7,8 @@ func runImages(s *session)  { notPorted(s) }
 func runText(s *session)    { notPorted(s) }
 func runControl(s *session) { notPorted(s) }
 func runRouter(s *session)  { notPorted(s) }
+
+func runRSS(s *session) { notPorted(s) }
 
 func notPorted(s *session) {
 	fail("section %s is not ported to Go yet: run it with bench/run.sh", s.cmd)
