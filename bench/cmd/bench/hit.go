@@ -45,14 +45,14 @@ func runHit(s *session) {
 	for _, obj := range []string{"1k", "20k"} {
 		for round := 1; round <= s.k.rounds; round++ {
 			for _, srv := range servers {
-				rows = append(rows, s.hitRound(obj, srv.name, srv.base, fmt.Sprint(round), "", srv.cpu))
+				rows = append(rows, s.hitRound(obj, srv.name, srv.base, fmt.Sprint(round), "", 0, srv.cpu))
 			}
 		}
 	}
 	// The same objects at a bounded rate: each connection pauses 1 ms after every response.
 	for _, obj := range []string{"1k", "20k"} {
 		for _, srv := range servers {
-			paced = append(paced, s.hitRound(obj, srv.name, srv.base, "paced", "paced.lua", srv.cpu))
+			paced = append(paced, s.hitRound(obj, srv.name, srv.base, "paced", "paced.lua", 0, srv.cpu))
 		}
 	}
 	s.saveStats(px, "pixcdn-hit-stats.json")
@@ -71,10 +71,13 @@ func runHit(s *session) {
 }
 
 // hitRound is one wrk run on /obj/OBJ of one server (the origin requests counted for that
-// path), with a progress line on stderr.
-func (s *session) hitRound(obj, server, base, round, script string, cpu func() time.Duration) hitRow {
+// path) for dur (0: -duration), with a progress line on stderr.
+func (s *session) hitRound(obj, server, base, round, script string, dur time.Duration, cpu func() time.Duration) hitRow {
+	if dur == 0 {
+		dur = s.k.duration
+	}
 	m := s.wrk(load{raw: fmt.Sprintf("wrk-%s-%s-%s.txt", obj, server, round), url: base + "/obj/" + obj, script: script,
-		dur: s.k.duration, server: cpu, originPath: "/obj/" + obj})
+		dur: dur, server: cpu, originPath: "/obj/" + obj})
 	row := hitRow{obj, server, round, m}
 	progress("  %s %s round %s: %.1f req/s, p50 %dus, p99 %dus, errors %d/%d, origin +%d, other CPU %.0f%%, server %.1f CPU-us/req",
 		obj, server, round, m.RPS, m.P50.Microseconds(), m.P99.Microseconds(), m.Errors, m.StatusErrors, m.origin, m.other, m.cpuPer(m.Requests))

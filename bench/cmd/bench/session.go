@@ -18,6 +18,7 @@ import (
 	"github.com/pixcdn/pixcdn/bench/internal/originproc"
 	"github.com/pixcdn/pixcdn/bench/internal/procstat"
 	"github.com/pixcdn/pixcdn/bench/internal/report"
+	"github.com/pixcdn/pixcdn/bench/internal/result"
 	"github.com/pixcdn/pixcdn/bench/internal/wrk"
 )
 
@@ -128,18 +129,44 @@ func (s *session) runTo(limit time.Duration, out string, env []string, dir, bin 
 // helper runs one of the built helpers to completion: stdout to the file out, stderr appended
 // to errFile; it fails with the end of errFile when the helper does.
 func (s *session) helper(limit time.Duration, out, errFile, name string, args ...string) {
+	must(s.helperErr(limit, out, errFile, name, args...))
+}
+
+// helperErr is helper returning its failure (for a helper run beside a load).
+func (s *session) helperErr(limit time.Duration, out, errFile, name string, args ...string) error {
 	o, err := os.Create(out)
-	must(err)
+	if err != nil {
+		return err
+	}
 	defer o.Close()
 	e, err := os.OpenFile(errFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	must(err)
+	if err != nil {
+		return err
+	}
 	defer e.Close()
 	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Stdout, cmd.Stderr = o, e
 	if _, err := children.Run(name, cmd, limit); err != nil {
 		data, _ := os.ReadFile(errFile)
-		fail("%s: %v\n%s", name, err, tailStr(string(data), 1500))
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args[:min(1, len(args))], ""), err, tailStr(string(data), 1500))
 	}
+	return nil
+}
+
+// resultOf reads the RESULT line a helper printed to the file out, and appends its output
+// to the raw file keep (the helpers' log of the section).
+func (s *session) resultOf(out, keep string) result.Fields {
+	data, err := os.ReadFile(out)
+	must(err)
+	f, err := os.OpenFile(s.rawPath(keep), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	must(err)
+	f.Write(data)
+	f.Close()
+	r, err := result.Parse(data)
+	if err != nil {
+		fail("%s: %v: %s", out, err, tailStr(string(data), 500))
+	}
+	return r
 }
 
 func (s *session) finish() {

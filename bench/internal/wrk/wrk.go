@@ -7,7 +7,6 @@ package wrk
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pixcdn/pixcdn/bench/internal/children"
+	"github.com/pixcdn/pixcdn/bench/internal/result"
 )
 
 // Options is one wrk run. The zero value of a field is wrk's own default, except Threads and
@@ -64,7 +64,7 @@ type Result struct {
 	Bytes        int64
 	// Fields holds every key=value of the RESULT line as printed, the scripts' counts (c200,
 	// c429, ...) among them.
-	Fields map[string]string
+	Fields result.Fields
 	// Distribution is wrk's --latency table: percentile (50, 75, 90, 99) to latency; nil
 	// without --latency.
 	Distribution map[float64]time.Duration
@@ -73,14 +73,11 @@ type Result struct {
 
 // Int is the integer field key of the RESULT line; ok is false when it is absent or not an
 // integer.
-func (r Result) Int(key string) (n int64, ok bool) {
-	n, err := strconv.ParseInt(r.Fields[key], 10, 64)
-	return n, err == nil
-}
+func (r Result) Int(key string) (n int64, ok bool) { return r.Fields.Int(key) }
 
 // ErrNoResult means wrk's output holds no RESULT line: the run used no bench/wrk script, or
 // wrk failed before its done() hook.
-var ErrNoResult = errors.New("wrk: no RESULT line")
+var ErrNoResult = result.ErrNone
 
 // Run runs wrk to completion (stopped after o.Limit), its output in o.Out, and parses it.
 func Run(o Options) (Result, error) {
@@ -144,14 +141,11 @@ func Parse(out []byte) (Result, error) {
 }
 
 func (r *Result) parseResult(line string) error {
-	r.Fields = map[string]string{}
-	for _, f := range strings.Fields(line)[1:] {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return fmt.Errorf("wrk: RESULT field %q is not key=value", f)
-		}
-		r.Fields[k] = v
+	f, err := result.ParseLine(line)
+	if err != nil {
+		return fmt.Errorf("wrk: %w", err)
 	}
+	r.Fields = f
 	ints := []struct {
 		key string
 		dst *int64
@@ -174,9 +168,9 @@ func (r *Result) parseResult(line string) error {
 		}
 		*f.dst = time.Duration(n) * time.Microsecond
 	}
-	rps, err := strconv.ParseFloat(r.Fields["rps"], 64)
-	if err != nil {
-		return fmt.Errorf("wrk: RESULT rps: %w", err)
+	rps, ok := r.Fields.Float("rps")
+	if !ok {
+		return fmt.Errorf("wrk: RESULT has no number rps")
 	}
 	r.RPS = rps
 	return nil
