@@ -76,3 +76,40 @@ func TestWrkSecs(t *testing.T) {
 		}
 	}
 }
+
+func TestHumanSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 1023: "1023", 4096: "4.0K", 30 << 20: "30M", 1536 << 20: "1.5G"} {
+		if got := humanSize(n); got != want {
+			t.Errorf("humanSize(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
+
+func TestPerfSymbolShare(t *testing.T) {
+	rep := `# Children      Self  Symbol
+# ........  ........  ......
+#
+    31.73%     0.52%  [.] github.com/pixcdn/pixcdn/internal/edge.(*Server).ServeHTTP
+            |
+            ---github.com/pixcdn/pixcdn/internal/edge.(*Server).ServeHTTP
+     7.76%     1.01%  [.] github.com/pixcdn/pixcdn/internal/edge.(*Server).report
+`
+	for sym, want := range map[string]string{"edge.(*Server).ServeHTTP": "31.73", "edge.(*Server).report": "7.76", "accesslog.(*Logger).Log": "0"} {
+		if got := perfSymbolShare(rep, sym); got != want {
+			t.Errorf("%s: %s, want %s", sym, got, want)
+		}
+	}
+}
+
+func TestImgSoakPaths(t *testing.T) {
+	p := imgSoakPaths()
+	if len(p) != 80 || p[0] != "/files/photo.jpg?w=120&fm=jpg" || p[2] != "/files/photo.jpg?w=120&h=120&fit=fill&bg=ffffff&fm=jpg&q=70" || p[79] != "/files/alpha.png?w=1000&auto=format" {
+		t.Errorf("%d paths: %q ... %q", len(p), p[:3], p[len(p)-1])
+	}
+}
+
+func TestTamper(t *testing.T) {
+	if tamper("/x?auth_key=1-0-0-ab0") != "/x?auth_key=1-0-0-ab1" || tamper("/x?auth_key=1-0-0-abc") != "/x?auth_key=1-0-0-ab0" {
+		t.Error("tamper does not change the last character")
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 func runRebuild(s *session) { notPorted(s) }
-func runImages(s *session)  { notPorted(s) }
 func runControl(s *session) { notPorted(s) }
 func runRouter(s *session)  { notPorted(s) }
 
