@@ -1,6 +1,5 @@
 package main
 
-func runRebuild(s *session) { notPorted(s) }
 func runControl(s *session) { notPorted(s) }
 func runRouter(s *session)  { notPorted(s) }
 
