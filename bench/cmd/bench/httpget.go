@@ -48,6 +48,21 @@ func mustGet(url string, headers ...string) (*http.Response, []byte) {
 	return resp, body
 }
 
+// mustGetFollow is mustGet that follows redirects.
+func mustGetFollow(url string) (*http.Response, []byte) {
+	c := *client
+	c.CheckRedirect = nil
+	resp, err := c.Get(url)
+	must(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	must(err)
+	if resp.StatusCode/100 != 2 {
+		fail("GET %s: %s", url, resp.Status)
+	}
+	return resp, body
+}
+
 // status is the status code of one GET, 0 on a transport error.
 func status(url string, headers ...string) int {
 	resp, _, err := get(url, headers...)

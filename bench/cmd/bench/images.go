@@ -154,7 +154,7 @@ func (s *session) imgDemoSources(dir string) {
 	defer children.Stop([]*children.Proc{p})
 	must(loopback.WaitHTTP("http://"+addr+"/", 10*time.Second, p.Exited))
 	for name, path := range map[string]string{"photo.jpg": "/img/lake-2000x1500.jpg", "alpha.png": "/img/badge-1024x768.png"} {
-		_, body := mustGet("http://" + addr + path)
+		_, body := mustGetFollow("http://" + addr + path) // the demo answers from its router: a 302 to a node
 		must(os.WriteFile(filepath.Join(dir, name), body, 0o644))
 	}
 }

@@ -41,6 +41,7 @@ type knobs struct {
 	imgSoak        time.Duration
 	imgSources     string
 	imgFloorN      int
+	imgproxy       string
 
 	rebuildObjects int
 }
@@ -76,6 +77,7 @@ func (k *knobs) register(fs *flag.FlagSet) error {
 	fs.DurationVar(&k.imgSoak, "img-soak", e.dur("BENCH_IMG_SOAK", 600*time.Second), "images: the mixed soak (BENCH_IMG_SOAK)")
 	fs.StringVar(&k.imgSources, "img-sources", e.str("BENCH_IMG_SOURCES", "generated"), "images: generated (grainy synthetic sources) or demo (the demo site's images) (BENCH_IMG_SOURCES)")
 	fs.IntVar(&k.imgFloorN, "img-floor-n", e.int("BENCH_IMG_FLOOR_N", 60), "images: images per vipsthumbnail process (BENCH_IMG_FLOOR_N)")
+	fs.StringVar(&k.imgproxy, "imgproxy", e.str("IMGPROXY_BIN", "/tmp/imgproxy-ref/imgproxy"), "imgcmp: the imgproxy binary, built from its release tag (IMGPROXY_BIN)")
 	fs.IntVar(&k.rebuildObjects, "rebuild-objects", e.int("BENCH_REBUILD_OBJECTS", 0), "rebuild: objects written and rebuilt; 0: the test's 1,000,000 (BENCH_REBUILD_OBJECTS)")
 	return e.err
 }

@@ -9,9 +9,10 @@
 //	go run ./bench/cmd/bench access   access control: rules' cost on the hit path, a one-key flood, spoofed keys
 //	go run ./bench/cmd/bench images   image pipeline: CPU per image under load vs the libvips CLI, cached
 //	                                  variants, bytes and SSIM of the default formats, RSS during a mixed soak
+//	go run ./bench/cmd/bench imgcmp   image CPU per image beside imgproxy (runs bench/cmd/imgcmp; its flags after "--")
 //	go run ./bench/cmd/bench text     text compression: ratio and CPU/MB per coding, br hits vs identity
-//	go run ./bench/cmd/bench control  control plane (runs bench/cmd/control)
-//	go run ./bench/cmd/bench router   the router (runs bench/cmd/router)
+//	go run ./bench/cmd/bench control  control plane (runs bench/cmd/control; its flags after "--")
+//	go run ./bench/cmd/bench router   the router (runs bench/cmd/router; its flags after "--")
 //	go run ./bench/cmd/bench all      hit, herd, rss and ops
 //
 // Flags follow the section (`bench hit -rounds 1`); each flag's default is its BENCH_*
@@ -39,21 +40,23 @@ type section struct {
 	name, help string
 	run        func(*session)
 	nginx      bool // needs nginx (and wrk) installed
+	passArgs   bool // takes the arguments after "--" (the delegated programs)
 }
 
-// sections in the order of the usage text; "all" runs allSections.
+// sections in the order of the usage text.
 var sections = []section{
-	{"hit", "cache-hit throughput, pixcdn vs nginx (proxy_cache), wrk", runHit, true},
-	{"herd", "thundering herd: 200 clients, one cold object, 200 ms origin", runHerd, true},
-	{"rss", "peak RSS with a 300 MB working set over a 64 MiB memory tier", runRSS, false},
-	{"rebuild", "disk-tier rebuild time for 1M objects (internal/store, slow, optional)", runRebuild, false},
-	{"ops", "operations: access log cost, purge latency, reload under load (pixcdn only)", runOps, false},
-	{"access", "access control: rules' cost on the hit path, a one-key flood, spoofed keys", runAccess, false},
-	{"images", "image pipeline: CPU per image vs the libvips CLI, cached variants, bytes and SSIM, RSS in a soak", runImages, false},
-	{"text", "text compression: ratio and CPU/MB per coding, br hits vs identity", runText, false},
-	{"control", "control plane: purges to 5/20/100 edges, the NATS reference, config pushes (bench/cmd/control)", runControl, false},
-	{"router", "the router: decision time, DNS with dnsperf, HTTP 302 vs nginx, a node's death (bench/cmd/router)", runRouter, true},
-	{"all", "hit, herd, rss and ops (rebuild, access, images and text are not part of all)", runAll, true},
+	{"hit", "cache-hit throughput, pixcdn vs nginx (proxy_cache), wrk", runHit, true, false},
+	{"herd", "thundering herd: 200 clients, one cold object, 200 ms origin", runHerd, true, false},
+	{"rss", "peak RSS with a 300 MB working set over a 64 MiB memory tier", runRSS, false, false},
+	{"rebuild", "disk-tier rebuild time for 1M objects (internal/store, slow, optional)", runRebuild, false, false},
+	{"ops", "operations: access log cost, purge latency, reload under load (pixcdn only)", runOps, false, false},
+	{"access", "access control: rules' cost on the hit path, a one-key flood, spoofed keys", runAccess, false, false},
+	{"images", "image pipeline: CPU per image vs the libvips CLI, cached variants, bytes and SSIM, RSS in a soak", runImages, false, false},
+	{"imgcmp", "image CPU per image beside imgproxy, same sources and load (bench/cmd/imgcmp; -imgproxy, IMGPROXY_BIN)", runImgcmp, false, true},
+	{"text", "text compression: ratio and CPU/MB per coding, br hits vs identity", runText, false, false},
+	{"control", "control plane: purges to 5/20/100 edges, the NATS reference, config pushes (bench/cmd/control)", runControl, false, true},
+	{"router", "the router: decision time, DNS with dnsperf, HTTP 302 vs nginx, a node's death (bench/cmd/router)", runRouter, true, true},
+	{"all", "hit, herd, rss and ops (rebuild, access, images and text are not part of all)", runAll, true, false},
 }
 
 func runAll(s *session) {
@@ -109,22 +112,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", envErr)
 		os.Exit(2)
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !sec.passArgs {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", fs.Args())
 		os.Exit(2)
 	}
-	os.Exit(run(sec, &k))
+	os.Exit(run(sec, &k, fs.Args()))
 }
 
 // run runs one section in a new session and returns the exit code. A failure anywhere (a
 // session step panics with a failure, as the shell's die did) and an interrupt both end here,
 // with every child process stopped and the work directory removed.
-func run(sec *section, k *knobs) (code int) {
+func run(sec *section, k *knobs, extra []string) (code int) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	var current atomic.Pointer[session]
+	var interrupted atomic.Bool
 	go func() {
 		got := <-sig
+		interrupted.Store(true)
 		fmt.Fprintln(os.Stderr, "bench:", got, "- stopping every process started")
 		children.StopAll()
 		if s := current.Load(); s != nil {
@@ -134,6 +139,9 @@ func run(sec *section, k *knobs) (code int) {
 	}()
 	defer func() {
 		if r := recover(); r != nil {
+			if interrupted.Load() {
+				select {} // the interrupt's own goroutine cleans up and exits 130
+			}
 			f, ok := r.(failure)
 			if !ok {
 				children.StopAll()
@@ -148,6 +156,7 @@ func run(sec *section, k *knobs) (code int) {
 		}
 	}()
 	s := newSession(k, sec.name)
+	s.extra = extra
 	current.Store(s)
 	s.prepare(sec.nginx)
 	sec.run(s)

@@ -51,6 +51,7 @@ type session struct {
 	measure string           // names the raw files of the measure under way
 	procs   []*children.Proc // started for the current measure; stopAll stops them
 	origin  *originproc.Origin
+	extra   []string // arguments after "--", for the delegated programs
 }
 
 func newSession(k *knobs, cmd string) *session {
