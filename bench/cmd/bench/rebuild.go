@@ -32,9 +32,9 @@ func runRebuild(s *session) {
 		env = append(env, fmt.Sprintf("PIXCDN_BENCH_REBUILD_N=%d", n))
 		what = fmt.Sprintf("with PIXCDN_BENCH_REBUILD_N=%d: %d objects, not 1M", n, n)
 	}
-	r.Para("`PIXCDN_BENCH_REBUILD=1 go test -run '^%s$' -v -timeout 30m ./internal/store/` %s; load average before: %s.", test, what, loadavg())
+	r.Para("`PIXCDN_BENCH_REBUILD=1 go test -count=1 -run '^%s$' -v -timeout 30m ./internal/store/` %s; load average before: %s.", test, what, loadavg())
 	out := s.rawPath("rebuild.txt")
-	err := s.runTo(32*time.Minute, out, env, s.root, "go", "test", "-run", "^"+test+"$", "-v", "-timeout", "30m", "./internal/store/")
+	err := s.runTo(32*time.Minute, out, env, s.root, "go", "test", "-count=1", "-run", "^"+test+"$", "-v", "-timeout", "30m", "./internal/store/")
 	data, _ := os.ReadFile(out)
 	r.Line("```")
 	noise := regexp.MustCompile(`^=== (RUN|PAUSE|CONT)`)
