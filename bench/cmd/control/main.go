@@ -17,13 +17,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/children"
 )
 
 var (
@@ -61,16 +61,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-sig
-		fmt.Fprintln(os.Stderr, "control bench:", s, "- stopping every process started")
-		stopAllProcs()
-		pprof.StopCPUProfile()
-		os.RemoveAll(workDir)
-		os.Exit(130)
-	}()
+	children.OnSignal("control bench", func() { pprof.StopCPUProfile(); os.RemoveAll(workDir) })
 	err := run()
 	stopAllProcs()
 	if err != nil {

@@ -15,10 +15,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pixcdn/pixcdn/bench/internal/children"
@@ -38,15 +36,7 @@ var (
 
 func main() {
 	flag.Parse()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-sig
-		fmt.Fprintln(os.Stderr, "h3 bench:", s, "- stopping every process started")
-		children.StopAll()
-		os.RemoveAll(workDir)
-		os.Exit(130)
-	}()
+	children.OnSignal("h3 bench", func() { os.RemoveAll(workDir) })
 	err := run()
 	children.StopAll()
 	if err != nil {

@@ -26,9 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pixcdn/pixcdn/bench/internal/children"
@@ -51,14 +49,7 @@ var (
 
 func main() {
 	flag.Parse()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-sig
-		fmt.Fprintln(os.Stderr, "imgcmp:", s, "- stopping every process started")
-		children.StopAll()
-		os.Exit(130)
-	}()
+	children.OnSignal("imgcmp", nil)
 	err := run()
 	children.StopAll()
 	if err != nil {

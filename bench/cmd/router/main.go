@@ -14,12 +14,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/pixcdn/pixcdn/bench/internal/children"
 )
 
 var (
@@ -52,16 +52,7 @@ func main() {
 		}
 		pprof.StartCPUProfile(f)
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-sig
-		fmt.Fprintln(os.Stderr, "router bench:", s, "- stopping every process started")
-		stopAllProcs()
-		pprof.StopCPUProfile()
-		os.RemoveAll(workDir)
-		os.Exit(130)
-	}()
+	children.OnSignal("router bench", func() { pprof.StopCPUProfile(); os.RemoveAll(workDir) })
 	err := run()
 	stopAllProcs()
 	pprof.StopCPUProfile()

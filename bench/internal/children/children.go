@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -112,6 +113,22 @@ func StopAll() {
 	if len(ps) > 0 {
 		Stop(ps)
 	}
+}
+
+// OnSignal makes SIGINT and SIGTERM stop every child, run cleanup (when not nil), and exit
+// 130, with one line on stderr that names the program.
+func OnSignal(program string, cleanup func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintln(os.Stderr, program+":", s, "- stopping every process started")
+		StopAll()
+		if cleanup != nil {
+			cleanup()
+		}
+		os.Exit(130)
+	}()
 }
 
 // BuildPixcdn builds ./cmd/pixcdn of the module the calling program runs in (go run from the
