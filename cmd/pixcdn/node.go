@@ -141,6 +141,9 @@ func startNode(ctx context.Context, cfg *config.Config, stderr io.Writer) (n *no
 	}
 	n.metrics.SetOriginHealth(n.edge.OriginHealth)
 	n.metrics.SetImageStats(n.edge.ImageStats)
+	if cfg.Server.EventLoops != 0 {
+		n.metrics.SetEventLoopStats(n.edge.EventLoopStats)
+	}
 	n.metrics.SetNodeInfo(func() metrics.NodeInfo {
 		ni := n.edge.NodeInfo()
 		ni.Control = n.controlInfo()

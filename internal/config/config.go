@@ -99,8 +99,12 @@ type Server struct {
 	MaxURLBytes       Size     `yaml:"max_url_bytes"`       // 8KiB → 414
 	MaxBodyBytes      Size     `yaml:"max_body_bytes"`      // 10MiB for passed-through request bodies → 413
 	HTTP1             string   `yaml:"http1"`               // plain-HTTP server: "native" (default, internal/h1) or "stdlib" (net/http)
-	TrustedProxies    []string `yaml:"trusted_proxies"`     // CIDRs whose X-Forwarded-For is believed for the client IP
-	TLSMinVersion     string   `yaml:"tls_min_version"`     // "1.2" (default) or "1.3"
+	// EventLoops serves plain HTTP/1.1 connections of the native server from this many event
+	// loops (Linux), which answer memory-tier hits inline and hand every other request's
+	// connection to a goroutine of its own; auto (default) = one per CPU, off = goroutines only.
+	EventLoops     Loops    `yaml:"event_loops"`
+	TrustedProxies []string `yaml:"trusted_proxies"` // CIDRs whose X-Forwarded-For is believed for the client IP
+	TLSMinVersion  string   `yaml:"tls_min_version"` // "1.2" (default) or "1.3"
 	// HTTP3 serves HTTP/3 (QUIC) on the UDP port of tls_listen beside HTTP/1.1 and HTTP/2 on
 	// TCP, advertised with Alt-Svc; default true. Clients that cannot reach the UDP port keep
 	// using TCP, so turning it on costs them nothing.

@@ -24,6 +24,7 @@ func (c *Config) setDefaults() {
 		MaxURLBytes:       8 << 10,
 		MaxBodyBytes:      10 << 20,
 		HTTP1:             HTTP1Native,
+		EventLoops:        LoopsAuto,
 		TLSMinVersion:     "1.2",
 		HTTP3:             true,
 	}

@@ -168,6 +168,8 @@ domains:
 ` + minimal, []string{"test.yaml:2: server.read_header_timeout", "test.yaml:3: server.read_timeout", "test.yaml:4: server.shutdown_timeout",
 			"test.yaml:5: server.max_header_bytes", "test.yaml:7: server.max_body_bytes"}},
 		{"url longer than headers", "server: {max_header_bytes: 4KiB, max_url_bytes: 8KiB}\n" + minimal, []string{"test.yaml:1: server.max_url_bytes"}},
+		{"event loops with net/http", "server:\n  http1: stdlib\n  event_loops: 2\n" + minimal, []string{"test.yaml:3: server.event_loops"}},
+		{"event loops not a count", "server:\n  event_loops: many\n" + minimal, []string{"test.yaml:2: server.event_loops"}},
 		{"cache sizes", `cache:
   dir: /var/cache/pixcdn
   memory_size: 1MiB
@@ -412,7 +414,7 @@ func TestDefaults(t *testing.T) {
 		Log: Log{Metrics: true, Level: "info", Format: "text", AccessFormat: "json"},
 		Server: Server{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(time.Minute), SendTimeout: Duration(time.Minute),
 			IdleTimeout: Duration(2 * time.Minute), ShutdownTimeout: Duration(30 * time.Second),
-			MaxHeaderBytes: 64 << 10, MaxURLBytes: 8 << 10, MaxBodyBytes: 10 << 20, HTTP1: HTTP1Native, TLSMinVersion: "1.2", HTTP3: true},
+			MaxHeaderBytes: 64 << 10, MaxURLBytes: 8 << 10, MaxBodyBytes: 10 << 20, HTTP1: HTTP1Native, EventLoops: LoopsAuto, TLSMinVersion: "1.2", HTTP3: true},
 		Cache: Cache{MemorySize: 256 << 20, MemoryObjectMax: 1 << 20, DiskSize: 10 << 30, SegmentSize: 64 << 20, MaxObjectSize: 1 << 30},
 	}
 	cacheDefaults := DomainCache{HeuristicPercent: 10, HeuristicMin: Duration(10 * time.Second), HeuristicMax: Duration(time.Hour),

@@ -128,3 +128,66 @@ func kindName(n *yaml.Node) string {
 	}
 	return "a scalar"
 }
+
+// Loops is a number of event loops: "auto" (one per CPU the process may use), "off" (0), or a
+// count.
+type Loops int
+
+// LoopsAuto is "auto".
+const LoopsAuto Loops = -1
+
+// ParseLoops reads "auto", "off" or a count.
+func ParseLoops(s string) (Loops, error) {
+	switch s = strings.TrimSpace(s); s {
+	case "auto":
+		return LoopsAuto, nil
+	case "off":
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 1024 {
+		return 0, fmt.Errorf("invalid event loop count %q: want auto, off or a number from 0 to 1024", s)
+	}
+	return Loops(n), nil
+}
+
+// Count is the number of loops for a process that may use procs CPUs.
+func (l Loops) Count(procs int) int {
+	if l == LoopsAuto {
+		return max(procs, 1)
+	}
+	return int(l)
+}
+
+func (l Loops) String() string {
+	switch l {
+	case LoopsAuto:
+		return "auto"
+	case 0:
+		return "off"
+	}
+	return strconv.Itoa(int(l))
+}
+
+// UnmarshalYAML reads a Loops, naming the line of a bad value.
+func (l *Loops) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &Error{Line: n.Line, Msg: "expected auto, off or a number of loops, got " + kindName(n)}
+	}
+	v, err := ParseLoops(n.Value)
+	if err != nil {
+		return &Error{Line: n.Line, Msg: err.Error()}
+	}
+	*l = v
+	return nil
+}
+
+// MarshalText writes l as String does.
+func (l Loops) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText reads a Loops.
+func (l *Loops) UnmarshalText(b []byte) error {
+	v, err := ParseLoops(string(b))
+	*l = v
+	return err
+}

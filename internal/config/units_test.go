@@ -99,3 +99,24 @@ func TestUnitsText(t *testing.T) {
 		t.Error("UnmarshalText accepted garbage")
 	}
 }
+
+func TestLoops(t *testing.T) {
+	for in, want := range map[string]Loops{"auto": LoopsAuto, "off": 0, "0": 0, " 3 ": 3, "1024": 1024} {
+		got, err := ParseLoops(in)
+		if err != nil || got != want {
+			t.Errorf("ParseLoops(%q) = %v, %v; want %v", in, got, err, want)
+		}
+		var back Loops
+		if text, _ := got.MarshalText(); back.UnmarshalText(text) != nil || back != got {
+			t.Errorf("%v does not read back from %q", got, text)
+		}
+	}
+	for _, in := range []string{"", "-1", "1025", "two", "auto2"} {
+		if _, err := ParseLoops(in); err == nil {
+			t.Errorf("ParseLoops(%q) accepted", in)
+		}
+	}
+	if LoopsAuto.Count(4) != 4 || LoopsAuto.Count(0) != 1 || Loops(2).Count(8) != 2 || Loops(0).Count(8) != 0 {
+		t.Error("Count")
+	}
+}

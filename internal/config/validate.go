@@ -210,6 +210,9 @@ func (s *Server) validate(p *problems) {
 	if s.HTTP1 != HTTP1Native && s.HTTP1 != HTTP1Stdlib {
 		p.add("server.http1", fmt.Sprintf("%q: want %q or %q", s.HTTP1, HTTP1Native, HTTP1Stdlib))
 	}
+	if s.EventLoops > 0 && s.HTTP1 == HTTP1Stdlib {
+		p.add("server.event_loops", "needs server.http1: native (net/http has no event loops): set it to off or auto")
+	}
 	if positive(p, "server.max_url_bytes", s.MaxURLBytes) && s.MaxHeaderBytes > 0 && s.MaxURLBytes > s.MaxHeaderBytes {
 		p.add("server.max_url_bytes", fmt.Sprintf("%v is larger than server.max_header_bytes %v, which also bounds the request line", s.MaxURLBytes, s.MaxHeaderBytes))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pixcdn/pixcdn/internal/access"
 	"github.com/pixcdn/pixcdn/internal/config"
+	"github.com/pixcdn/pixcdn/internal/h1"
 	"github.com/pixcdn/pixcdn/internal/imageproc"
 	"github.com/pixcdn/pixcdn/internal/livestats"
 	"github.com/pixcdn/pixcdn/internal/metrics"
@@ -72,6 +73,18 @@ type Stats struct {
 	Passes, PassErrors                   atomic.Int64 // requests passed to the origin (not through the cache) and their failures
 	PeerRequests                         atomic.Int64 // requests other nodes sent to the peer endpoint
 	ImagesMade, ImagesBusy, ImagesFailed atomic.Int64 // image variants made (not reused); refused with a full queue; failed
+}
+
+// EventLoopStats reports the plain-HTTP event loops' work for the metrics.
+func (s *Server) EventLoopStats() metrics.EventLoopStats {
+	var st metrics.EventLoopStats
+	for _, srv := range s.servers {
+		if h, ok := srv.(*h1.Server); ok {
+			st.Inline += int64(h.InlineRequests())
+			st.Handoffs += int64(h.LoopHandoffs())
+		}
+	}
+	return st
 }
 
 // ImageStats reports the image pipeline's work for the metrics.

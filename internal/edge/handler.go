@@ -1,12 +1,14 @@
 package edge
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pixcdn/pixcdn/internal/h1"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 	"github.com/pixcdn/pixcdn/internal/objcache"
 )
@@ -24,6 +26,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.abort(err) // a body that broke off mid-response: the connection must end
 	}
+}
+
+// ServeInline is h1.InlineHandler: it answers a client's request now if the memory tier can
+// (a fresh or stale-while-revalidate object, small enough to leave in one write), and
+// otherwise declines having written nothing and counted nothing, for ServeHTTP to answer on
+// the connection's own goroutine. Requests that would consume a domain's rate limit, go to
+// the origin, make an image or compress are declined before anything is done for them.
+func (s *Server) ServeInline(w http.ResponseWriter, r *http.Request) bool {
+	var err error
+	if s.metrics != nil || s.accessLog != nil || s.live != nil {
+		err = s.observed(w, r)
+	} else {
+		err = s.serve(w, r, fromClient)
+	}
+	switch {
+	case err == errWouldBlock:
+		s.stats.Requests.Add(-1)
+		return false
+	case err != nil:
+		s.abort(err)
+	}
+	return true
+}
+
+// errWouldBlock is how an inline request (h1.Inline) is declined: nothing has been written.
+var errWouldBlock = errors.New("edge: the answer needs a wait")
+
+// inlineMaxBody is the largest body served inline: a loop holds what the kernel does not
+// take at once, and a large body is better sent by a goroutine that can wait.
+const inlineMaxBody = 256 << 10
+
+// ServesInline is objcache.InlineFilter: an object leaves inline when it is small and goes
+// out as stored (compressing it is work for a goroutine).
+func (d *domain) ServesInline(r *http.Request, m *objcache.Meta, size int64) bool {
+	return size <= inlineMaxBody && d.compress.encodingFor(r, m, size) == ""
 }
 
 // caller is who sent a request: the domain's access rules are for clients, and a peer that
@@ -131,14 +168,23 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, d *domain, from 
 		w.Header()["Strict-Transport-Security"] = d.hsts
 	}
 	if d.guard != nil && from == fromClient {
+		if h1.Inline(w) {
+			return errWouldBlock // a declined request must not have spent a rate-limit token
+		}
 		if r = s.admit(w, r, d); r == nil {
 			return nil // refused, and answered
 		}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if h1.Inline(w) {
+			return errWouldBlock
+		}
 		return s.pass(w, r, d, "method")
 	}
 	if rule := d.cfg.Rule(r.URL.Path); rule != nil && rule.Bypass {
+		if h1.Inline(w) {
+			return errWouldBlock
+		}
 		return s.pass(w, r, d, "bypass")
 	}
 	return s.serveCacheable(w, r, d, from)
@@ -157,7 +203,11 @@ func (s *Server) requestNow(w http.ResponseWriter) time.Time {
 // serveCacheable answers a GET or HEAD: a transformed image through the image front-end,
 // everything else from the cache's answer for the URL, in the coding the client prefers.
 func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domain, from caller) error {
+	inline := h1.Inline(w)
 	if d.images != nil && r.URL.RawQuery != "" {
+		if inline {
+			return errWouldBlock
+		}
 		t, ok, err := d.images.parse(r.URL.Path, r.URL.RawQuery, r.Header.Get("Accept"))
 		switch {
 		case !ok:
@@ -173,8 +223,14 @@ func (s *Server) serveCacheable(w http.ResponseWriter, r *http.Request, d *domai
 	primary := d.policy.Keys.Key(r.Host, r.URL.EscapedPath(), r.URL.RawQuery, r.Header)
 	var res objcache.Result
 	req := s.cacheRequest(w, r, primary, from) // a value: on the stack, not one allocation per hit
+	if inline {
+		req.MemoryOnly, req.Inline = true, d
+	}
 	s.cache.GetInto(d.policy, &req, &res)
 	defer res.Release()
+	if res.Kind == objcache.WouldBlock {
+		return errWouldBlock
+	}
 	addOriginTime(w, res.Upstream)
 	if from >= fromPeer {
 		peerTags(w, res.Meta)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,6 +120,9 @@ func (hs *harness) start(opt harnessOpt) {
 		cache += fmt.Sprintf("  dir: %q\n  disk_size: 512MiB\n  segment_size: 8MiB\n", opt.diskDir)
 	}
 	cache += opt.cacheYAML
+	if loops := os.Getenv("PIXCDN_TEST_EVENT_LOOPS"); loops != "" && opt.http1 != config.HTTP1Stdlib && !strings.Contains(opt.serverYAML, "event_loops") {
+		opt.serverYAML += "  event_loops: " + loops + "\n"
+	}
 	if opt.http1 != "" || opt.serverYAML != "" {
 		cache += "server:\n" + opt.serverYAML
 		if opt.http1 != "" {
@@ -153,7 +157,12 @@ func (hs *harness) start(opt harnessOpt) {
 		t.Fatal(err)
 	}
 	hs.edge, hs.store, hs.cfg, hs.doc = e, st, cfg, doc
-	hs.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 300}}
+	// A connection that carried a miss stays on its goroutine: with PIXCDN_TEST_EVENT_LOOPS
+	// set to a count, every request gets a connection of its own, so that every hit is one
+	// a loop answers; "off" tests the goroutines alone.
+	loops := os.Getenv("PIXCDN_TEST_EVENT_LOOPS")
+	hs.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 300,
+		DisableKeepAlives: loops != "" && loops != "off"}}
 	t.Cleanup(hs.stop)
 }
 

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/h1"
@@ -48,6 +50,7 @@ func (s *Server) Start() error {
 				IdleTimeout:       sc.IdleTimeout.D(),
 				MaxHeaderBytes:    int(sc.MaxHeaderBytes),
 				ErrorLog:          s.log,
+				EventLoops:        s.eventLoops(),
 			}
 			s.servers = append(s.servers, srv)
 			s.run(func() error { return srv.Serve(ln) })
@@ -75,7 +78,7 @@ func (s *Server) Start() error {
 			}
 		}
 		s.servers = append(s.servers, srv)
-		s.tlsAddr = ln.Addr().String()
+		s.tlsAddr.Store(ln.Addr().String())
 		s.run(func() error { return srv.ServeTLS(ln, "", "") })
 	}
 	s.ready.Store(true)
@@ -100,7 +103,7 @@ func (s *Server) Addr() string {
 	return s.addrs[0]
 }
 
-func (s *Server) TLSAddr() string { return s.tlsAddr }
+func (s *Server) TLSAddr() string { return s.tlsAddr.Load() }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx is done, then closes.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -131,9 +134,9 @@ type stoppable interface {
 type listeners struct {
 	servers []stoppable
 	addrs   []string
-	tlsAddr string
-	h3Addr  string   // the UDP address of HTTP/3; "" when off
-	altSvc  []string // the Alt-Svc value advertising it; nil when off
+	tlsAddr atomicString // set after the plain listener serves: an https_only redirect reads it meanwhile
+	h3Addr  string       // the UDP address of HTTP/3; "" when off
+	altSvc  []string     // the Alt-Svc value advertising it; nil when off
 	wg      sync.WaitGroup
 }
 
@@ -142,4 +145,37 @@ func tlsVersion(v string) uint16 {
 		return tls.VersionTLS13
 	}
 	return tls.VersionTLS12
+}
+
+// procsAtStart is GOMAXPROCS as the process started, before eventLoops raised it.
+var procsAtStart = runtime.GOMAXPROCS(0)
+
+// eventLoops is the number of event loops of the plain-HTTP listener (server.event_loops),
+// with GOMAXPROCS raised by as many: a loop waits for its sockets in epoll_wait, holding its
+// P (the runtime takes it back only at its monitor's next tick, up to 10 ms on an idle
+// process), so without the extra Ps the goroutines of misses, TLS and the admin API would
+// wait for them. The loops are busy exactly when the hits come, and then they run where
+// goroutines would have run the same hits.
+func (s *Server) eventLoops() int {
+	if runtime.GOOS != "linux" || s.cfg.Server.HTTP1 != config.HTTP1Native {
+		return 0
+	}
+	loops := s.cfg.Server.EventLoops.Count(procsAtStart)
+	if want := procsAtStart + loops; loops > 0 && runtime.GOMAXPROCS(0) < want {
+		s.log.Info("event loops serve plain HTTP/1.1; GOMAXPROCS raised to keep the goroutines' CPUs",
+			"loops", loops, "gomaxprocs", want, "was", runtime.GOMAXPROCS(want))
+	}
+	return loops
+}
+
+// atomicString is a string read and written concurrently; the zero value holds "".
+type atomicString struct{ v atomic.Pointer[string] }
+
+func (a *atomicString) Store(s string) { a.v.Store(&s) }
+
+func (a *atomicString) Load() string {
+	if p := a.v.Load(); p != nil {
+		return *p
+	}
+	return ""
 }

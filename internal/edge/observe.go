@@ -100,7 +100,9 @@ func (s *Server) observed(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
 	rec.start = start
 	err := s.serve(rec, r, fromClient)
-	s.report(rec, r, start)
+	if err != errWouldBlock {
+		s.report(rec, r, start)
+	}
 	rec.ResponseWriter = nil
 	recorders.Put(rec)
 	return err

@@ -70,6 +70,7 @@ type conn struct {
 	readDeadlineSet  bool
 	deadlinesTouched bool
 	linger           bool // close with lingerClose
+	inline           bool // served by a loop (loop_linux.go): the handler must not wait
 
 	watch  watch  // opt-in disconnect watch; see response.WatchDisconnect
 	stopFn func() // c.endWatch
@@ -85,7 +86,7 @@ func getConn(s *Server, nc net.Conn, parent context.Context) *conn {
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.base = (&http.Request{}).WithContext(ctx)
 	c.state.Store(stateIdle)
-	c.readDeadlineSet, c.deadlinesTouched, c.linger = false, false, false
+	c.readDeadlineSet, c.deadlinesTouched, c.linger, c.inline = false, false, false, false
 	c.watch.gotByte, c.watch.lost = false, false
 	return c
 }

@@ -91,15 +91,19 @@ var differentialCorpus = []string{
 // from net/http's server for the same bytes. (OPTIONS * is left out:
 // net/http answers it without calling the handler.)
 func TestDifferential(t *testing.T) {
-	fromH1, fromStd := make(chan seen, 1), make(chan seen, 1)
-	h1Addr := startServer(t, &Server{Handler: recordingHandler(fromH1)})
-	stdAddr := startStd(t, recordingHandler(fromStd))
-	for _, raw := range differentialCorpus {
-		got := observe(t, h1Addr, raw, fromH1)
-		want := observe(t, stdAddr, raw, fromStd)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("request %q\n h1:       %+v\n net/http: %+v", raw, got, want)
-		}
+	for _, mode := range serverModes {
+		t.Run(mode.name, func(t *testing.T) {
+			fromH1, fromStd := make(chan seen, 1), make(chan seen, 1)
+			h1Addr := mode.start(t, recordingHandler(fromH1), &Server{})
+			stdAddr := startStd(t, recordingHandler(fromStd))
+			for _, raw := range differentialCorpus {
+				got := observe(t, h1Addr, raw, fromH1)
+				want := observe(t, stdAddr, raw, fromStd)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("request %q\n h1:       %+v\n net/http: %+v", raw, got, want)
+				}
+			}
+		})
 	}
 }
 

@@ -27,6 +27,10 @@ type Server struct {
 	WriteTimeout      time.Duration // to write one response, from the end of its request header
 	MaxHeaderBytes    int           // request line plus header; 0 means DefaultMaxHeaderBytes; beyond: 431 (414 within the request line) and close
 	ErrorLog          *slog.Logger  // handler panics, accept errors; nil means slog.Default()
+	// EventLoops, when the Handler is an InlineHandler, serves plain TCP connections from
+	// this many event loops (Linux; elsewhere, and for TLS, goroutines); 0: goroutines only.
+	// Each loop is an OS thread that holds a P while it waits: see loop.run.
+	EventLoops int
 
 	clock      func() time.Time         // Date header source; nil means time.Now (tests inject one)
 	onWatchEnd func(gotByte, lost bool) // tests: called by a disconnect watch's reader as it ends
@@ -39,7 +43,16 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	drained   chan struct{} // closed when conns empties after Shutdown
+	loops     loopSet
+	inlined   atomic.Uint64 // requests event loops answered inline
+	handoffs  atomic.Uint64 // connections event loops handed to goroutines
 }
+
+// InlineRequests is how many requests event loops have answered inline (EventLoops).
+func (s *Server) InlineRequests() uint64 { return s.inlined.Load() }
+
+// LoopHandoffs is how many connections event loops have handed to a goroutine of their own.
+func (s *Server) LoopHandoffs() uint64 { return s.handoffs.Load() }
 
 var errNoHandler = errors.New("h1: Server.Handler is nil")
 
@@ -58,6 +71,9 @@ func (s *Server) Validate() error {
 	}
 	if s.MaxHeaderBytes < 0 {
 		return fmt.Errorf("h1: negative MaxHeaderBytes %d", s.MaxHeaderBytes)
+	}
+	if s.EventLoops < 0 {
+		return fmt.Errorf("h1: negative EventLoops %d", s.EventLoops)
 	}
 	return nil
 }
@@ -90,6 +106,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		delay = 0
+		if s.EventLoops > 0 && s.adopt(nc) {
+			continue
+		}
 		if c := s.newConn(nc); c != nil {
 			go c.serve()
 		}
@@ -122,6 +141,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	drained := s.drained
 	s.mu.Unlock()
+	s.wakeLoops()
 	select {
 	case <-drained:
 		return nil
@@ -143,6 +163,7 @@ func (s *Server) Close() error {
 		c.state.Store(stateClosed)
 		c.nc.Close()
 	}
+	s.wakeLoops()
 	return nil
 }
 

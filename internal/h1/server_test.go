@@ -109,8 +109,46 @@ func exchange(t *testing.T, addr, raw string, methods ...string) ([]*http.Respon
 	return resps, bodies, false
 }
 
+// serverModes are the ways a Server can serve a plain connection: a goroutine per
+// connection, or event loops whose handler answers inline or declines every request (each
+// declined request moves its connection to a goroutine).
+var serverModes = []struct {
+	name  string
+	start func(t testing.TB, h http.Handler, s *Server) string
+}{
+	{"goroutines", func(t testing.TB, h http.Handler, s *Server) string { s.Handler = h; return startServer(t, s) }},
+	{"loops-inline", func(t testing.TB, h http.Handler, s *Server) string {
+		s.Handler, s.EventLoops = inlineAll{h}, 2
+		return startServer(t, s)
+	}},
+	{"loops-declined", func(t testing.TB, h http.Handler, s *Server) string {
+		s.Handler, s.EventLoops = declineAll{h}, 2
+		return startServer(t, s)
+	}},
+}
+
+// inlineAll serves every request a loop offers inline.
+type inlineAll struct{ http.Handler }
+
+func (h inlineAll) ServeInline(w http.ResponseWriter, r *http.Request) bool {
+	h.ServeHTTP(w, r)
+	return true
+}
+
+// declineAll declines every request a loop offers.
+type declineAll struct{ http.Handler }
+
+func (declineAll) ServeInline(http.ResponseWriter, *http.Request) bool { return false }
+
 func TestConformance(t *testing.T) {
-	addr := startServer(t, &Server{Handler: http.HandlerFunc(echoHandler)})
+	for _, mode := range serverModes {
+		t.Run(mode.name, func(t *testing.T) {
+			testConformance(t, mode.start(t, http.HandlerFunc(echoHandler), &Server{}))
+		})
+	}
+}
+
+func testConformance(t *testing.T, addr string) {
 	type want struct {
 		statuses []int
 		bodies   []string // checked when non-nil

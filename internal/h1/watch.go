@@ -91,7 +91,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // call WatchDisconnect pay nothing for it.
 func (w *response) WatchDisconnect() (stop func()) {
 	c := w.c
-	if w.done || c.watch.active || c.watch.gotByte || c.br.Buffered() > 0 || c.body.err != io.EOF {
+	if w.done || c.inline || c.watch.active || c.watch.gotByte || c.br.Buffered() > 0 || c.body.err != io.EOF {
 		return noStop
 	}
 	c.startWatch()

@@ -76,6 +76,17 @@ type ImageStats struct {
 // SetImageStats makes every scrape call fn for the pixcdn_image_* series; nil stops them.
 func (m *Metrics) SetImageStats(fn func() ImageStats) { m.scrape.images.Store(&fn) }
 
+// EventLoopStats is the plain-HTTP event loops' work (server.event_loops; see
+// edge.Server.EventLoopStats).
+type EventLoopStats struct {
+	Inline   int64 // requests answered inline by a loop
+	Handoffs int64 // connections a loop handed to a goroutine (a miss, a body, a request in pieces)
+}
+
+// SetEventLoopStats makes every scrape call fn for the pixcdn_http1_loop_* series; nil stops
+// them.
+func (m *Metrics) SetEventLoopStats(fn func() EventLoopStats) { m.scrape.loops.Store(&fn) }
+
 // SetStoreStats makes every scrape call fn for the pixcdn_store_* series; nil stops them.
 // fn runs on the scraping goroutine and must be safe to call concurrently with the store.
 func (m *Metrics) SetStoreStats(fn func() StoreStats) { m.scrape.store.Store(&fn) }
@@ -94,6 +105,7 @@ type scrapeCollector struct {
 	health    atomic.Pointer[func() []OriginServerHealth]
 	accessLog atomic.Pointer[func() AccessLogStats]
 	images    atomic.Pointer[func() ImageStats]
+	loops     atomic.Pointer[func() EventLoopStats]
 	node      atomic.Pointer[func() NodeInfo]
 	peers     atomic.Pointer[func() []PeerStats]
 	members   atomic.Pointer[func() int]
@@ -104,6 +116,7 @@ type scrapeCollector struct {
 	serverUp, serverFailures                         *prometheus.Desc
 	logDropped, logWriteErrors                       *prometheus.Desc
 	imgJobs, imgMade, imgBusy, imgFailed             *prometheus.Desc
+	loopInline, loopHandoffs                         *prometheus.Desc
 	configInfo, banVersion                           *prometheus.Desc
 	peerRequests, peerErrors, peerBytes              *prometheus.Desc
 	peerSeconds, clusterMembers                      *prometheus.Desc
@@ -133,6 +146,8 @@ func newScrapeCollector() *scrapeCollector {
 		imgMade:        desc("images_made_total", "Image variants made (not reused from the cache or a revalidated source)."),
 		imgBusy:        desc("image_queue_full_total", "Image requests answered 503 because every worker was busy and the queue full."),
 		imgFailed:      desc("image_jobs_failed_total", "Image jobs that ended in an error (bad or oversized source, timeout)."),
+		loopInline:     desc("http1_loop_inline_requests_total", "Plain HTTP/1.1 requests an event loop answered inline (memory-tier hits)."),
+		loopHandoffs:   desc("http1_loop_handoffs_total", "Connections an event loop handed to a goroutine of their own (a miss, a request body, a request in pieces)."),
 		configInfo:     desc("config_info", "1, labelled with the version (content hash) of the configuration the node runs.", "version"),
 		banVersion:     desc("ban_list_version", "Version of the node's ban list: it grows with every purge applied."),
 		peerRequests:   desc("peer_requests_total", "Requests this node sent to a peer or parent tier.", "peer"),
@@ -151,7 +166,8 @@ func newScrapeCollector() *scrapeCollector {
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.storeBytes, c.storeObjects, c.segments, c.memEvictions,
 		c.diskEvictions, c.diskEvictedObj, c.corrupt, c.writeErrors, c.serverUp, c.serverFailures,
-		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed, c.configInfo, c.banVersion,
+		c.logDropped, c.logWriteErrors, c.imgJobs, c.imgMade, c.imgBusy, c.imgFailed, c.loopInline, c.loopHandoffs,
+		c.configInfo, c.banVersion,
 		c.peerRequests, c.peerErrors, c.peerBytes, c.peerSeconds, c.clusterMembers,
 		c.ctlConnected, c.ctlVersion, c.ctlFailed, c.ctlPurgeSeq} {
 		ch <- d
@@ -173,6 +189,11 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.imgMade, prometheus.CounterValue, float64(s.Made))
 		ch <- prometheus.MustNewConstMetric(c.imgBusy, prometheus.CounterValue, float64(s.Busy))
 		ch <- prometheus.MustNewConstMetric(c.imgFailed, prometheus.CounterValue, float64(s.Failed))
+	}
+	if fn := c.loops.Load(); fn != nil && *fn != nil {
+		s := (*fn)()
+		ch <- prometheus.MustNewConstMetric(c.loopInline, prometheus.CounterValue, float64(s.Inline))
+		ch <- prometheus.MustNewConstMetric(c.loopHandoffs, prometheus.CounterValue, float64(s.Handoffs))
 	}
 	if fn := c.node.Load(); fn != nil && *fn != nil {
 		s := (*fn)()

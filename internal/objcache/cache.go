@@ -97,10 +97,11 @@ func (e *Entry) Release() {
 }
 
 // find looks up the object for a request, following a Vary marker to the variant that matches
-// the request's header. Undecodable records are dropped, never served.
-func (c *Cache) find(primary string, h http.Header) Entry {
+// the request's header. Undecodable records are dropped, never served. memOnly looks in the
+// memory tier alone (Request.MemoryOnly).
+func (c *Cache) find(primary string, h http.Header, memOnly bool) Entry {
 	e := Entry{Primary: primary, Key: primary, Fwd: "uri-miss"}
-	obj, m := c.get(primary)
+	obj, m := c.lookupTier(primary, memOnly)
 	if obj == nil {
 		return e
 	}
@@ -110,7 +111,7 @@ func (c *Cache) find(primary string, h http.Header) Entry {
 	}
 	obj.Release()
 	e.Key, e.Fwd = VariantKey(primary, httpcache.VaryKey(m.VaryFields, h)), "vary-miss"
-	if obj, m = c.get(e.Key); obj != nil {
+	if obj, m = c.lookupTier(e.Key, memOnly); obj != nil {
 		e.Obj, e.Meta, e.Fwd = obj, m, "miss"
 	}
 	return e
@@ -128,9 +129,16 @@ func (c *Cache) Lookup(p *Policy, key string) Entry {
 	return e
 }
 
-func (c *Cache) get(key string) (*store.Object, *Meta) {
-	obj, ok := c.store.Get(key)
-	if !ok {
+func (c *Cache) get(key string) (*store.Object, *Meta) { return c.lookupTier(key, false) }
+
+func (c *Cache) lookupTier(key string, memOnly bool) (*store.Object, *Meta) {
+	var obj *store.Object
+	if memOnly {
+		obj = c.store.GetMem(key)
+	} else {
+		obj, _ = c.store.Get(key)
+	}
+	if obj == nil {
 		return nil, nil
 	}
 	m, err := c.memo.decode(key, obj.Meta())

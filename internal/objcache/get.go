@@ -28,6 +28,33 @@ type Request struct {
 	// request leads waits for the upstream's answer (Policy.RelayHints, HintsFromStore). The
 	// cache writes nothing else to it, and nothing once the answer has come.
 	W http.ResponseWriter
+	// MemoryOnly answers only what needs no wait: a fresh or stale-while-revalidate object
+	// in the memory tier. Anything else (the disk tier, a fill, a hit-for-pass marker, an
+	// only-if-cached miss the disk might answer) is WouldBlock, with nothing changed and no
+	// miss counted, so that the caller can ask again without MemoryOnly where it may wait.
+	MemoryOnly bool
+	// Inline, with MemoryOnly, is asked about each object found before it answers; false
+	// makes it WouldBlock too (the caller would not serve it without waiting).
+	Inline InlineFilter
+}
+
+// InlineFilter says whether an object found in memory can be served without waiting.
+type InlineFilter interface {
+	ServesInline(r *http.Request, m *Meta, size int64) bool
+}
+
+// inlineOK applies a MemoryOnly request's filter and counts the memory hits it keeps (find
+// looked up a Vary marker too when the key is a variant's).
+func (c *Cache) inlineOK(req *Request, e *Entry) bool {
+	if req.Inline != nil && !req.Inline.ServesInline(req.HTTP, e.Meta, e.Obj.Size()) {
+		return false
+	}
+	n := 1
+	if e.Key != e.Primary {
+		n = 2
+	}
+	c.store.CountMemHits(n)
+	return true
 }
 
 // ErrNotCached is the Failed result of an only-if-cached request the store cannot answer.
@@ -49,27 +76,46 @@ func (c *Cache) Get(p *Policy, req *Request) Result {
 // fields a hit has instead of copying a whole Result back to the caller.
 func (c *Cache) GetInto(p *Policy, req *Request, res *Result) {
 	for attempt := 0; ; attempt++ {
-		e := c.find(req.Primary, req.HTTP.Header)
+		e := c.find(req.Primary, req.HTTP.Header, req.MemoryOnly)
 		now := req.Now
 		if attempt > 0 || now.IsZero() {
 			now = c.now() // later attempts follow a wait: read the clock
 		}
 		if e.Obj != nil && e.Meta.Kind == RecordObject {
+			if req.MemoryOnly && c.bans.check(p.Name, e.Meta) != nil {
+				e.Release() // a purged object: the request that may wait applies the ban
+				res.Kind = WouldBlock
+				return
+			}
 			c.applyBans(p, &e)
 		}
 		if e.Obj != nil {
 			m := e.Meta
 			switch {
+			case m.Kind == RecordPass && m.Fresh(now) && req.MemoryOnly:
+				e.Release()
+				res.Kind = WouldBlock
+				return
 			case m.Kind == RecordPass && m.Fresh(now):
 				e.Release()
 				res.Kind, res.Status.Fwd, res.Status.Detail = Forward, "miss", "uncacheable"
 				return
 			case m.Kind == RecordObject && m.Fresh(now) && !m.NoCache:
+				if req.MemoryOnly && !c.inlineOK(req, &e) {
+					e.Release()
+					res.Kind = WouldBlock
+					return
+				}
 				c.Stats.Hits.Add(1)
 				res.Kind, res.Key, res.Meta, res.Body.Obj, res.Body.Size = Hit, e.Key, m, e.Obj, e.Obj.Size()
 				res.Status.Hit, res.Status.TTL, res.Status.HasTTL = true, m.Remaining(now), true
 				return
 			case m.Kind == RecordObject && !m.MustRevalidate && !m.NoCache && -m.Remaining(now) < m.SWR && !req.Revalidate:
+				if req.MemoryOnly && !c.inlineOK(req, &e) {
+					e.Release()
+					res.Kind = WouldBlock
+					return
+				}
 				c.Stats.Stale.Add(1)
 				c.revalidateInBackground(p, req, e)
 				*res = hit(&e, httpcache.Status{Hit: true, TTL: m.Remaining(now), HasTTL: true, Detail: "stale-while-revalidate"})
@@ -78,6 +124,11 @@ func (c *Cache) GetInto(p *Policy, req *Request, res *Result) {
 			if m.Kind != RecordObject {
 				e.Release() // an expired hit-for-pass marker: a plain miss
 			}
+		}
+		if req.MemoryOnly {
+			e.Release()
+			res.Kind = WouldBlock
+			return
 		}
 		if req.OnlyIfCached {
 			e.Release()
@@ -184,7 +235,7 @@ func (r *Result) matches(h http.Header) bool {
 // between our lookup and our join has already stored what we need.
 func (c *Cache) lead(p *Policy, req *Request, e *Entry, f *flight) Result {
 	r := req.HTTP
-	again := c.find(e.Primary, r.Header)
+	again := c.find(e.Primary, r.Header, false)
 	if again.Obj != nil && again.Meta.Kind == RecordObject {
 		c.applyBans(p, &again)
 	}
@@ -212,7 +263,7 @@ func (c *Cache) revalidateInBackground(p *Policy, req *Request, e Entry) {
 	}
 	// Look again, as lead does: a revalidation that ended between our lookup and our join
 	// has already stored a fresh object.
-	if again := c.find(e.Primary, r.Header); again.Obj != nil {
+	if again := c.find(e.Primary, r.Header, false); again.Obj != nil {
 		fresh := again.Meta.Kind == RecordObject && again.Meta.Fresh(c.now())
 		again.Release()
 		if fresh {

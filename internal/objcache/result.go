@@ -34,9 +34,11 @@ const (
 	Forward
 	// Failed: no answer and no stale copy. Err; Status.Detail names the failure.
 	Failed
+	// WouldBlock: a MemoryOnly request the memory tier cannot answer; nothing was done.
+	WouldBlock
 )
 
-var kindNames = [...]string{"hit", "not-modified", "stale", "fetched", "uncacheable", "forward", "failed"}
+var kindNames = [...]string{"hit", "not-modified", "stale", "fetched", "uncacheable", "forward", "failed", "would-block"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

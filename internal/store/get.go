@@ -10,19 +10,7 @@ import (
 // hash: a miss, not a corruption.
 var errKeyMismatch = errors.New("store: key hash collision")
 
-// Get returns the object for key, or ok=false. The caller must Release the object.
-// A memory hit allocates nothing. A disk hit of a small object reads and verifies the whole
-// record and promotes it to memory; a large one verifies header, key and meta now and the
-// body block by block as it is read.
-func (c *Cache) Get(key string) (obj *Object, ok bool) {
-	if c.mem != nil {
-		if e, hit := c.mem.GetIfPresent(key); hit {
-			c.st.memHits.Add(1)
-			o := objectPool.Get().(*Object)
-			o.c, o.key, o.meta, o.body, o.size, o.resident = c, key, e.meta, e.body, int64(len(e.body)), true
-			return o, true
-		}
-	}
+func (c *Cache) getDiskCounted(key string) (obj *Object, ok bool) {
 	if c.dir != "" && !c.closed.Load() {
 		if o := c.getDisk(key); o != nil {
 			c.st.diskHits.Add(1)
@@ -32,6 +20,37 @@ func (c *Cache) Get(key string) (obj *Object, ok bool) {
 	c.st.misses.Add(1)
 	return nil, false
 }
+
+// Get returns the object for key, or ok=false. The caller must Release the object.
+// A memory hit allocates nothing. A disk hit of a small object reads and verifies the whole
+// record and promotes it to memory; a large one verifies header, key and meta now and the
+// body block by block as it is read.
+func (c *Cache) Get(key string) (obj *Object, ok bool) {
+	if o := c.GetMem(key); o != nil {
+		c.st.memHits.Add(1)
+		return o, true
+	}
+	return c.getDiskCounted(key)
+}
+
+// GetMem returns the object for key if the memory tier holds it, else nil, counting nothing:
+// for a caller that must not wait on the disk (an event loop serving hits inline), which
+// counts the hits it keeps with CountMemHits and asks again through Get for the rest.
+func (c *Cache) GetMem(key string) *Object {
+	if c.mem == nil {
+		return nil
+	}
+	e, hit := c.mem.GetIfPresent(key)
+	if !hit {
+		return nil
+	}
+	o := objectPool.Get().(*Object)
+	o.c, o.key, o.meta, o.body, o.size, o.resident = c, key, e.meta, e.body, int64(len(e.body)), true
+	return o
+}
+
+// CountMemHits counts n memory hits found with GetMem.
+func (c *Cache) CountMemHits(n int) { c.st.memHits.Add(int64(n)) }
 
 func (c *Cache) getDisk(key string) *Object {
 	h := hashKey(key)
