@@ -94,10 +94,15 @@ func TestLoopRequestInPieces(t *testing.T) {
 // followed by the answer to the request pipelined behind it.
 func TestLoopSlowReader(t *testing.T) {
 	big := strings.Repeat("0123456789abcdef", 256<<10) // 4 MiB: more than the socket buffers hold
+	mid := big[:20<<10]
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/big" {
-			w.Header().Set("Content-Length", fmt.Sprint(len(big)))
-			io.WriteString(w, big)
+		if r.URL.Path == "/big" || r.URL.Path == "/mid" {
+			b := big
+			if r.URL.Path == "/mid" {
+				b = mid
+			}
+			w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+			w.Write([]byte(b))
 			return
 		}
 		echoHandler(w, r)
@@ -113,8 +118,15 @@ func TestLoopSlowReader(t *testing.T) {
 	if body, _ := readBody(t, nc, br); body != "hello" {
 		t.Fatalf("pipelined after big: %q", body)
 	}
-	if n := s.InlineRequests(); n != 2 {
-		t.Errorf("inline requests %d, want 2", n)
+	// Pipelined answers of mixed sizes in one write buffer keep their order and bytes.
+	io.WriteString(nc, "GET /cl HTTP/1.1\r\nHost: a\r\n\r\nGET /mid HTTP/1.1\r\nHost: a\r\n\r\nGET /cl HTTP/1.1\r\nHost: a\r\n\r\nGET /mid HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i, want := range []string{"hello", mid, "hello", mid} {
+		if body, _ := readBody(t, nc, br); body != want {
+			t.Fatalf("pipelined response %d: %d bytes, want %d", i+1, len(body), len(want))
+		}
+	}
+	if n := s.InlineRequests(); n != 6 {
+		t.Errorf("inline requests %d, want 6", n)
 	}
 }
 

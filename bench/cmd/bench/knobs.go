@@ -17,6 +17,7 @@ type knobs struct {
 	rounds      int
 	gomaxprocs  int
 	sendfile    bool
+	hitLoopsOff bool
 	bin         string
 	herdRounds  int
 	herdClients int
@@ -53,6 +54,7 @@ func (k *knobs) register(fs *flag.FlagSet) error {
 	fs.DurationVar(&k.duration, "duration", e.dur("BENCH_DURATION", 15*time.Second), "length of each wrk run (BENCH_DURATION)")
 	fs.IntVar(&k.rounds, "rounds", e.int("BENCH_ROUNDS", 2), "rounds of every alternating measure (BENCH_ROUNDS)")
 	fs.IntVar(&k.gomaxprocs, "gomaxprocs", e.int("BENCH_PIXCDN_GOMAXPROCS", 0), "cores pixcdn may use; 0: all (BENCH_PIXCDN_GOMAXPROCS)")
+	fs.BoolVar(&k.hitLoopsOff, "hit-loops-off", e.onOff("BENCH_HIT_LOOPS_OFF", true), "hit: also measure pixcdn with server.event_loops off, a goroutine per connection (BENCH_HIT_LOOPS_OFF=on|off)")
 	fs.BoolVar(&k.sendfile, "nginx-sendfile", e.onOff("BENCH_NGINX_SENDFILE", true), "nginx sends cached bodies with sendfile(2); false: it copies like pixcdn (BENCH_NGINX_SENDFILE=on|off)")
 	fs.StringVar(&k.bin, "bin", e.str("PIXCDN_BENCH_BIN", "/tmp/pixcdn-bench"), "directory the binaries are built into (PIXCDN_BENCH_BIN)")
 	fs.IntVar(&k.herdRounds, "herd-rounds", e.int("BENCH_HERD_ROUNDS", 5), "herd: rounds per server (BENCH_HERD_ROUNDS)")

@@ -294,11 +294,17 @@ func (s *session) startEdge(name string, c edgeproc.Config) *edgeproc.Edge {
 // memory_size mem (when not ""). Should this pixcdn reject "*", it falls back to "127.0.0.1",
 // the Host every client here sends, and the returned note says so for the report.
 func (s *session) startPixcdn(cacheDir, mem string) (e *edgeproc.Edge, note string) {
+	return s.startPixcdnAs("pixcdn", cacheDir, mem, "")
+}
+
+// startPixcdnAs is startPixcdn for a second edge of the same measure: name prefixes its
+// files, loops sets server.event_loops ("" leaves the default).
+func (s *session) startPixcdnAs(name, cacheDir, mem, loops string) (e *edgeproc.Edge, note string) {
 	var rejected error
 	for _, domain := range []string{"*", "127.0.0.1"} {
-		c := edgeproc.Config{CacheDir: cacheDir, MemorySize: mem, Domain: domain, Origin: s.origin.URL}
+		c := edgeproc.Config{CacheDir: cacheDir, MemorySize: mem, Domain: domain, Origin: s.origin.URL, EventLoops: loops}
 		must(c.Ports())
-		cfg := filepath.Join(s.work, "pixcdn-"+s.measure+".yaml")
+		cfg := filepath.Join(s.work, name+"-"+s.measure+".yaml")
 		err := edgeproc.Write(filepath.Join(s.bin, "pixcdn"), cfg, c)
 		if err != nil {
 			if rejected == nil {
@@ -306,11 +312,11 @@ func (s *session) startPixcdn(cacheDir, mem string) (e *edgeproc.Edge, note stri
 			}
 			continue
 		}
-		copyFile(cfg, s.rawPath("pixcdn-"+s.measure+".yaml"))
+		copyFile(cfg, s.rawPath(name+"-"+s.measure+".yaml"))
 		if rejected != nil {
 			note = fmt.Sprintf("Note: `pixcdn config check` rejected domain \"*\" (`%s`); this run used domain %q.", tailStr(rejected.Error(), 300), domain)
 		}
-		e, err := edgeproc.Start(filepath.Join(s.bin, "pixcdn"), cfg, s.rawPath("pixcdn-"+s.measure+".log"), c, s.gomaxprocs())
+		e, err := edgeproc.Start(filepath.Join(s.bin, "pixcdn"), cfg, s.rawPath(name+"-"+s.measure+".log"), c, s.gomaxprocs())
 		must(err)
 		s.track(e.Proc)
 		return e, note

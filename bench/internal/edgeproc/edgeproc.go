@@ -23,6 +23,8 @@ type Config struct {
 	CacheDir   string
 	MemorySize string // cache.memory_size, "64MiB"
 
+	EventLoops string // server.event_loops; "" leaves the default (auto)
+
 	AccessLog    string // log.access_log (a path), with AccessFormat
 	AccessFormat string
 	Metrics      *bool // log.metrics: the per-request metrics
@@ -50,6 +52,10 @@ func (c Config) YAML() string {
 	p("  listen: %q", c.Admin)
 	if c.AdminToken != "" {
 		p("  token: %q", c.AdminToken)
+	}
+	if c.EventLoops != "" {
+		p("server:")
+		p("  event_loops: %s", c.EventLoops)
 	}
 	if c.AccessLog != "" || c.Metrics != nil {
 		p("log:")
