@@ -23,7 +23,8 @@
 # raw outputs (wrk, logs, configs) to bench/results/raw/STAMP/ (not committed).
 #
 # Knobs (environment, or the flag after the section: BENCH_ROUNDS=1 is -rounds 1): BENCH_DURATION (wrk run, 15s), BENCH_ROUNDS (2), BENCH_HERD_ROUNDS (5),
-# BENCH_PIXCDN_GOMAXPROCS (cores pixcdn may use; default all),
+# BENCH_PIXCDN_GOMAXPROCS (cores pixcdn may use; default all), BENCH_HIT_LOOPS_OFF (on: hit also
+# measures pixcdn with server.event_loops off),
 # BENCH_HERD_CLIENTS (200), BENCH_RSS_DURATION (60s), BENCH_RSS_OBJECTS (3000),
 # BENCH_OPS_OBJECTS (objects under the purged prefix in ops, 100000), BENCH_OPS_PURGE_ROUNDS (1),
 # BENCH_OPS_RELOAD_ROUNDS (1), BENCH_OPS_PACED_CONNS and BENCH_OPS_PACED_DURATION (paced wrk of
