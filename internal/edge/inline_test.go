@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,19 @@ func TestInlineUnderLoad(t *testing.T) {
 	}
 	if n := inlineCount(hs.edge); n != 8*300 {
 		t.Errorf("inline answers %d, want %d", n, 8*300)
+	}
+}
+
+// Each edge's loops add as many Ps to GOMAXPROCS while it runs, and give them back when it
+// stops.
+func TestEventLoopsHoldProcs(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	hs := loopHarness(t, static("ok", "Cache-Control: max-age=60"), harnessOpt{})
+	if got := runtime.GOMAXPROCS(0); got != before+2 {
+		t.Errorf("GOMAXPROCS %d with 2 loops running, want %d", got, before+2)
+	}
+	hs.stop()
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS %d after the edge stopped, want %d", got, before)
 	}
 }

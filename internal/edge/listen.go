@@ -116,6 +116,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.wg.Wait()
+	s.releaseLoops()
 	s.closeRoutes()
 	if err := s.cache.Close(); err != nil {
 		errs = append(errs, err)
@@ -137,7 +138,9 @@ type listeners struct {
 	tlsAddr atomicString // set after the plain listener serves: an https_only redirect reads it meanwhile
 	h3Addr  string       // the UDP address of HTTP/3; "" when off
 	altSvc  []string     // the Alt-Svc value advertising it; nil when off
-	wg      sync.WaitGroup
+	// loopsHeld is how many Ps eventLoops added to GOMAXPROCS for this edge's loops.
+	loopsHeld int
+	wg        sync.WaitGroup
 }
 
 func tlsVersion(v string) uint16 {
@@ -150,22 +153,47 @@ func tlsVersion(v string) uint16 {
 // procsAtStart is GOMAXPROCS as the process started, before eventLoops raised it.
 var procsAtStart = runtime.GOMAXPROCS(0)
 
+// loopProcs counts the event loops of every edge of the process (the demo runs several).
+var loopProcs struct {
+	sync.Mutex
+	n int
+}
+
 // eventLoops is the number of event loops of the plain-HTTP listener (server.event_loops),
 // with GOMAXPROCS raised by as many: a loop waits for its sockets in epoll_wait, holding its
 // P (the runtime takes it back only at its monitor's next tick, up to 10 ms on an idle
 // process), so without the extra Ps the goroutines of misses, TLS and the admin API would
 // wait for them. The loops are busy exactly when the hits come, and then they run where
-// goroutines would have run the same hits.
+// goroutines would have run the same hits. Shutdown gives the Ps back (releaseLoops).
 func (s *Server) eventLoops() int {
 	if runtime.GOOS != "linux" || s.cfg.Server.HTTP1 != config.HTTP1Native {
 		return 0
 	}
 	loops := s.cfg.Server.EventLoops.Count(procsAtStart)
-	if want := procsAtStart + loops; loops > 0 && runtime.GOMAXPROCS(0) < want {
-		s.log.Info("event loops serve plain HTTP/1.1; GOMAXPROCS raised to keep the goroutines' CPUs",
-			"loops", loops, "gomaxprocs", want, "was", runtime.GOMAXPROCS(want))
+	if loops == 0 {
+		return 0
 	}
+	s.loopsHeld += loops
+	was, now := adjustLoopProcs(loops)
+	s.log.Info("event loops serve plain HTTP/1.1; GOMAXPROCS raised to keep the goroutines' CPUs",
+		"loops", loops, "gomaxprocs", now, "was", was)
 	return loops
+}
+
+// releaseLoops gives back the Ps eventLoops added.
+func (s *Server) releaseLoops() {
+	if s.loopsHeld > 0 {
+		adjustLoopProcs(-s.loopsHeld)
+		s.loopsHeld = 0
+	}
+}
+
+func adjustLoopProcs(delta int) (was, now int) {
+	loopProcs.Lock()
+	defer loopProcs.Unlock()
+	loopProcs.n += delta
+	now = procsAtStart + loopProcs.n
+	return runtime.GOMAXPROCS(now), now
 }
 
 // atomicString is a string read and written concurrently; the zero value holds "".

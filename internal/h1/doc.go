@@ -2,7 +2,12 @@
 // plain-HTTP listener. It runs any http.Handler, like net/http's Server, but
 // trades generality for a shorter hot path:
 //
-//   - one goroutine per connection and no background read goroutine: a
+//   - with Server.EventLoops (Linux) and an InlineHandler, a few event loops
+//     serve the connections, each an OS thread in epoll_wait that answers
+//     every complete GET or HEAD of every ready connection in turn, the way
+//     nginx's workers do; a request the handler cannot answer without waiting
+//     (ServeInline returns false) moves its connection to a goroutine for good;
+//   - otherwise one goroutine per connection and no background read goroutine: a
 //     client that disconnects while a handler runs is noticed only when the
 //     server next reads or writes, unless the handler opts in with
 //     WatchDisconnect (a handler about to wait long, e.g. for an image
