@@ -28,10 +28,11 @@ func newCompression(c *config.Compress) *compression {
 	return &compression{min: int64(c.MinSize), max: int64(c.MaxSize), neg: compress.NewNegotiator(c.Encodings), minify: compress.NewMinifier(c.Minify)}
 }
 
-// Slots of a stored record's Meta that the text front-end fills once per record.
+// Slots of a stored record's Meta that the edge fills once per record.
 const (
 	slotTextual objcache.Slot = iota // Flag: the body's type is worth a content coding
 	slotCodings                      // Lazy *codingNames: the keys of the record's codings
+	slotFields                       // Lazy *storedFields: the stored header, serialized (respond.go)
 )
 
 // encodingFor returns the content coding to answer r with from a stored 200 response m of

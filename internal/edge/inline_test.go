@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pixcdn/pixcdn/internal/config"
 	"github.com/pixcdn/pixcdn/internal/h1"
 )
 
@@ -229,5 +230,40 @@ func TestEventLoopsHoldProcs(t *testing.T) {
 	hs.stop()
 	if got := runtime.GOMAXPROCS(0); got != before {
 		t.Errorf("GOMAXPROCS %d after the edge stopped, want %d", got, before)
+	}
+}
+
+// A plain hit's header is the same whether h1 sends the stored fields as the block serialized
+// once (AddFields) or net/http sends them from the map: no field lost, none doubled.
+func TestHitHeaderBlockMatchesMap(t *testing.T) {
+	origin := func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "public, max-age=600")
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("ETag", `"e1"`)
+		h.Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
+		h.Add("Link", "</a.css>; rel=preload; as=style")
+		h.Add("Link", "</b.js>; rel=preload; as=script")
+		h.Set("Age", "5") // respond's own Age replaces it
+		h.Set("X-Origin", "one")
+		io.WriteString(w, "tiny")
+	}
+	header := func(http1 string) http.Header {
+		hs := newHarness(t, origin, harnessOpt{http1: http1})
+		hs.get("/h")
+		r := hs.get("/h")
+		if !strings.Contains(r.cacheStatus(), "; hit") {
+			t.Fatalf("%s: not a hit: %q", http1, r.cacheStatus())
+		}
+		h := r.Header.Clone()
+		h.Del("Date")
+		return h
+	}
+	native, std := header(config.HTTP1Native), header(config.HTTP1Stdlib)
+	if fmt.Sprint(native) != fmt.Sprint(std) {
+		t.Errorf("hit header through h1:\n %v\nthrough net/http:\n %v", native, std)
+	}
+	if len(native["Link"]) != 2 || len(native["Age"]) != 1 || native.Get("X-Origin") != "one" {
+		t.Errorf("hit header through h1: %v", native)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pixcdn/pixcdn/internal/h1"
 	"github.com/pixcdn/pixcdn/internal/httpcache"
 	"github.com/pixcdn/pixcdn/internal/objcache"
 	"github.com/pixcdn/pixcdn/internal/store"
@@ -20,12 +21,20 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, m *objcache.Met
 		defer func() { src.RC.Close(); src.RC = nil }()
 	}
 	h := w.Header()
-	for k, vs := range m.Header {
-		h[k] = vs
-	}
 	var plain *objcache.HitHeaders
 	if cs.Hit && cs.Detail == "" && src.Size >= 0 {
 		plain = m.HitHeaders(s.now(), src.Size, s.nodeName)
+	}
+	if fw := fieldsWriter(w); plain != nil && fw != nil && m.Status == http.StatusOK && !hasConditional(r.Header) &&
+		r.Header["Range"] == nil && !overlaps(h, m.Header) {
+		sf := storedFieldsOf(m)
+		fw.AddFields(sf.block, sf.date) // a plain hit: the stored header as serialized once
+	} else {
+		for k, vs := range m.Header {
+			h[k] = vs
+		}
+	}
+	if plain != nil {
 		h["Age"], h["Cache-Status"] = plain.Age, plain.CacheStatus
 	} else {
 		if cached {
@@ -77,6 +86,54 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, m *objcache.Met
 		return nil
 	}
 	return s.writeBody(w, src, off, n)
+}
+
+// storedFields is a record's stored header as h1.AppendFields serializes it, without the
+// fields respond sets itself.
+type storedFields struct {
+	block []byte
+	date  bool
+}
+
+func storedFieldsOf(m *objcache.Meta) *storedFields {
+	return m.Lazy(slotFields, func() any {
+		return &storedFields{block: h1.AppendFields(nil, m.Header, setByRespond), date: m.Header["Date"] != nil}
+	}).(*storedFields)
+}
+
+// setByRespond names the fields respond writes into the header map of a plain hit.
+func setByRespond(name string) bool {
+	switch name {
+	case "Age", "Cache-Status", "Accept-Ranges", "Content-Length":
+		return true
+	}
+	return false
+}
+
+// fieldsWriter is w's h1.FieldsWriter, unless a wrapper sets header fields later that the
+// stored header may hold too (Server-Timing).
+func fieldsWriter(w http.ResponseWriter) h1.FieldsWriter {
+	for {
+		switch t := w.(type) {
+		case *recorder:
+			w = t.ResponseWriter
+		case *timingWriter:
+			return nil
+		default:
+			return h1.FieldsWriterOf(w)
+		}
+	}
+}
+
+// overlaps says whether a field already in h (set before respond: a peer's Surrogate-Key)
+// is in the stored header too, where copying the stored header would have replaced it.
+func overlaps(h, stored http.Header) bool {
+	for k := range h {
+		if stored[k] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 var (

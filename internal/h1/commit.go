@@ -40,7 +40,10 @@ func (w *response) commit(final bool) {
 	c := w.c
 	c.writeStatusLine(w.status)
 	w.writeFields()
-	if _, ok := w.header["Date"]; !ok {
+	if len(w.fields) > 0 {
+		c.out.write(w.fields)
+	}
+	if _, ok := w.header["Date"]; !ok && !w.fieldsDate {
 		c.out.write(c.srv.date.line(c.srv.now()))
 	}
 	if w.contentLength >= 0 && w.status >= 200 && w.status != http.StatusNoContent {
@@ -116,11 +119,7 @@ func (w *response) settleRequestBody() {
 func (w *response) writeFields() {
 	o := &w.c.out
 	for k, vv := range w.header {
-		switch k {
-		case "Content-Length", "Transfer-Encoding", "Connection":
-			continue
-		}
-		if !isToken(k) {
+		if !sendable(k) {
 			continue
 		}
 		for _, v := range vv {

@@ -30,6 +30,8 @@ type response struct {
 	written       int64
 	closeAfter    bool // close the connection after this response
 	fullDuplex    bool
+	fields        []byte // AddFields' block, sent after the map's fields
+	fieldsDate    bool   // the block has a Date
 }
 
 var (
