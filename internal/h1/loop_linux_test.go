@@ -220,17 +220,7 @@ func TestLoopKeepAliveAllocs(t *testing.T) {
 		t.Skip("allocation counts are process-wide")
 	}
 	s := &Server{Handler: inlineAll{objectHandler(1024)}, EventLoops: 1}
-	addr := startServer(t, s)
-	nc := dial(t, addr)
-	br := bufio.NewReaderSize(nc, 16<<10)
-	req := []byte(benchRequest)
-	n := testing.AllocsPerRun(2000, func() {
-		nc.Write(req)
-		if err := readResponse(br); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if n > 0 {
+	if n := keepAliveAllocs(t, s); n > 0 {
 		t.Errorf("%v allocations per request", n)
 	}
 	if s.InlineRequests() < 2000 {
